@@ -1,0 +1,100 @@
+import { z } from 'zod'
+
+/**
+ * The OpenAI chat-completions request, validated at the edge of the gateway.
+ *
+ * Only what a provider mapping reads is typed strictly; every other member passes through
+ * (`.loose()`), because OpenAI adds parameters often and LiteLLM forwards unknown ones.
+ */
+
+const textPart = z.object({ type: z.literal('text'), text: z.string() }).loose()
+const imagePart = z
+  .object({
+    type: z.literal('image_url'),
+    image_url: z.union([z.string(), z.object({ url: z.string(), detail: z.string().optional() }).loose()]),
+  })
+  .loose()
+const otherPart = z.object({ type: z.string() }).loose()
+export const contentPartSchema = z.union([textPart, imagePart, otherPart])
+
+const content = z.union([z.string(), z.array(contentPartSchema)]).nullable()
+
+export const toolCallSchema = z
+  .object({
+    id: z.string(),
+    type: z.literal('function').default('function'),
+    function: z.object({ name: z.string(), arguments: z.string() }).loose(),
+  })
+  .loose()
+
+const systemMessage = z
+  .object({ role: z.enum(['system', 'developer']), content, name: z.string().optional() })
+  .loose()
+const userMessage = z.object({ role: z.literal('user'), content, name: z.string().optional() }).loose()
+const assistantMessage = z
+  .object({
+    role: z.literal('assistant'),
+    content: content.optional(),
+    tool_calls: z.array(toolCallSchema).nullable().optional(),
+    name: z.string().optional(),
+  })
+  .loose()
+const toolMessage = z
+  .object({ role: z.literal('tool'), content, tool_call_id: z.string() })
+  .loose()
+/** Legacy `function` role (OpenAI's pre-tools API); mapped like a tool result named by `name`. */
+const functionMessage = z.object({ role: z.literal('function'), content, name: z.string() }).loose()
+
+export const chatMessageSchema = z.discriminatedUnion('role', [
+  systemMessage,
+  userMessage,
+  assistantMessage,
+  toolMessage,
+  functionMessage,
+])
+
+export const toolSchema = z
+  .object({
+    type: z.literal('function'),
+    function: z
+      .object({
+        name: z.string().min(1),
+        description: z.string().optional(),
+        parameters: z.record(z.string(), z.unknown()).optional(),
+        strict: z.boolean().nullable().optional(),
+      })
+      .loose(),
+  })
+  .loose()
+
+export const toolChoiceSchema = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) }).loose(),
+])
+
+const positiveInt = z.number().int().positive()
+
+export const chatRequestSchema = z
+  .object({
+    model: z.string().min(1),
+    messages: z.array(chatMessageSchema).min(1),
+    stream: z.boolean().nullable().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullable().optional(),
+    max_tokens: positiveInt.nullable().optional(),
+    max_completion_tokens: positiveInt.nullable().optional(),
+    temperature: z.number().min(0).max(2).nullable().optional(),
+    top_p: z.number().min(0).max(1).nullable().optional(),
+    n: z.number().int().min(1).nullable().optional(),
+    stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
+    tools: z.array(toolSchema).nullable().optional(),
+    tool_choice: toolChoiceSchema.nullable().optional(),
+    user: z.string().optional(),
+    mock_response: z.string().optional(),
+  })
+  .loose()
+
+export type ChatRequest = z.infer<typeof chatRequestSchema>
+export type ChatMessage = z.infer<typeof chatMessageSchema>
+export type ContentPart = z.infer<typeof contentPartSchema>
+export type Tool = z.infer<typeof toolSchema>
+export type ToolChoice = z.infer<typeof toolChoiceSchema>

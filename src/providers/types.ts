@@ -1,0 +1,91 @@
+import type { Env } from '../env'
+import type { ChatRequest } from '../openai/chat-request'
+import type { AssistantMessage, FinishReason, ToolCallDelta, Usage } from '../openai/chat-response'
+
+/**
+ * One deployment of a model group (one `model_list` entry), after config resolution.
+ * `params` are the entry's `litellm_params` with `os.environ/` references already resolved.
+ */
+export interface Deployment {
+  /** `model_info.id`, else LiteLLM's deployment hash (sha256 hex). Sent as `x-litellm-model-id`. */
+  id: string
+  /** The model group (`model_name`) clients ask for. */
+  modelName: string
+  /** Provider prefix of `litellm_params.model` (`bedrock`, `sagemaker`, `mock`, `openai` …). */
+  provider: string
+  /** `litellm_params.model` without the provider prefix, e.g. `anthropic.claude-3-haiku-20240307-v1:0`. */
+  providerModel: string
+  params: LitellmParams
+  modelInfo: ModelInfo
+}
+
+export interface LitellmParams {
+  model: string
+  api_base?: string
+  api_key?: string
+  aws_access_key_id?: string
+  aws_secret_access_key?: string
+  aws_session_token?: string
+  aws_region_name?: string
+  aws_bedrock_runtime_endpoint?: string
+  mock_response?: string
+  rpm?: number
+  tpm?: number
+  weight?: number
+  order?: number
+  timeout?: number
+  stream_timeout?: number
+  max_retries?: number
+  [key: string]: unknown
+}
+
+export interface ModelInfo {
+  id?: string
+  mode?: string
+  base_model?: string
+  input_cost_per_token?: number
+  output_cost_per_token?: number
+  max_tokens?: number
+  max_input_tokens?: number
+  [key: string]: unknown
+}
+
+/** What a provider gets for one upstream call. Everything with I/O is injected. */
+export interface ProviderCall {
+  deployment: Deployment
+  env: Env
+  fetch: typeof fetch
+  /** Aborted when the client disconnects or the call times out. */
+  signal: AbortSignal
+}
+
+/** A finished (non-streaming) answer; the HTTP layer wraps it in a `chat.completion`. */
+export interface ChatOutput {
+  message: AssistantMessage
+  finishReason: FinishReason
+  usage: Usage
+  /** Model name reported upstream, if any (else the deployment's model is reported). */
+  model?: string
+}
+
+/**
+ * One streamed step. The HTTP layer turns each into a `chat.completion.chunk` (same id/created
+ * for the whole stream) and encodes it as SSE. A provider never emits an empty delta.
+ */
+export interface ChatDelta {
+  content?: string
+  reasoningContent?: string
+  toolCalls?: ToolCallDelta[]
+  finishReason?: FinishReason
+  usage?: Usage
+}
+
+export interface ChatProvider {
+  complete(request: ChatRequest, call: ProviderCall): Promise<ChatOutput>
+  /**
+   * Resolves once the upstream accepted the call (so errors before the first byte are ordinary
+   * HTTP errors the router can retry); the iterable then yields deltas and throws a GatewayError
+   * on a mid-stream failure.
+   */
+  stream(request: ChatRequest, call: ProviderCall): Promise<AsyncIterable<ChatDelta>>
+}
