@@ -16,6 +16,10 @@ export type ErrorType =
   | 'api_error'
   | 'service_unavailable_error'
   | 'content_filter_error'
+  // LiteLLM's own values, kept so clients that match on them keep working.
+  | 'auth_error'
+  | 'budget_exceeded'
+  | 'key_model_access_denied'
 
 export interface GatewayErrorInit {
   status: number

@@ -39,9 +39,7 @@ const assistantMessage = z
     name: z.string().optional(),
   })
   .loose()
-const toolMessage = z
-  .object({ role: z.literal('tool'), content, tool_call_id: z.string() })
-  .loose()
+const toolMessage = z.object({ role: z.literal('tool'), content, tool_call_id: z.string() }).loose()
 /** Legacy `function` role (OpenAI's pre-tools API); mapped like a tool result named by `name`. */
 const functionMessage = z.object({ role: z.literal('function'), content, name: z.string() }).loose()
 
@@ -85,7 +83,10 @@ export const chatRequestSchema = z
     temperature: z.number().min(0).max(2).nullable().optional(),
     top_p: z.number().min(0).max(1).nullable().optional(),
     n: z.number().int().min(1).nullable().optional(),
-    stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
+    stop: z
+      .union([z.string(), z.array(z.string())])
+      .nullable()
+      .optional(),
     tools: z.array(toolSchema).nullable().optional(),
     tool_choice: toolChoiceSchema.nullable().optional(),
     user: z.string().optional(),

@@ -88,4 +88,6 @@ export interface ChatProvider {
    * on a mid-stream failure.
    */
   stream(request: ChatRequest, call: ProviderCall): Promise<AsyncIterable<ChatDelta>>
+  /** The upstream base URL, reported in `x-litellm-model-api-base` (none for the mock). */
+  apiBase?(deployment: Deployment, env: Env): string
 }

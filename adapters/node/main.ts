@@ -1,0 +1,22 @@
+import { start } from './start'
+
+/**
+ * `npm start`: the Node entry point (also the Docker image's). SIGTERM (ECS task stop, docker stop)
+ * and SIGINT stop accepting connections, let in-flight requests finish, then exit.
+ */
+const DRAIN_TIMEOUT_MS = Number(process.env.DRAIN_TIMEOUT_SECONDS || 30) * 1000
+
+start(process.argv.slice(2), process.env)
+  .then((started) => {
+    if (!started) return
+    const stop = (signal: string) => {
+      console.error(`${signal} received: draining in-flight requests (up to ${DRAIN_TIMEOUT_MS / 1000}s)`)
+      started.server.drain(DRAIN_TIMEOUT_MS).then(() => process.exit(0))
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  })
+  .catch((error: unknown) => {
+    console.error(`failed to start: ${error instanceof Error ? error.message : String(error)}`)
+    process.exit(1)
+  })

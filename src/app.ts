@@ -1,0 +1,89 @@
+import { IttyRouter } from 'itty-router'
+import { masterKeyAuth } from './auth/master-key'
+import type { GatewayConfig } from './config/types'
+import type { Env } from './env'
+import { errorResponse, GatewayError, toGatewayError } from './errors'
+import { chatCompletions } from './http/chat-completions'
+import type { Gateway, RequestContext } from './http/context'
+import { liveness, readiness } from './http/health'
+import { listModels } from './http/models'
+import { createLogger, type Logger } from './observability/logger'
+import { ModelGroups } from './router/model-groups'
+
+export interface AppDeps {
+  config: GatewayConfig
+  env: Env
+  /** Resolved by the adapter (config, env, or generated on first start); absent = refuse all calls. */
+  masterKey: string | undefined
+  fetch?: typeof fetch
+  logger?: Logger
+  now?: () => number
+  random?: () => number
+}
+
+export interface App {
+  fetch(request: Request, context?: RequestContext): Promise<Response>
+}
+
+const DEFAULT_MAX_BODY_MB = 16
+const DEFAULT_TIMEOUT_SECONDS = 600
+
+/** The portable gateway: web-standard Request in, Response out, on every runtime. */
+export function createApp(deps: AppDeps): App {
+  const gw = buildGateway(deps)
+  const router = IttyRouter()
+  router
+    .post('/v1/chat/completions', (req) => chatCompletions(req, gw))
+    .post('/chat/completions', (req) => chatCompletions(req, gw))
+    .get('/v1/models', (req) => listModels(req, gw))
+    .get('/models', (req) => listModels(req, gw))
+    .get('/health/liveliness', liveness)
+    .get('/health/liveness', liveness)
+    .get('/health/readiness', readiness)
+
+  return {
+    async fetch(request, _context) {
+      try {
+        const response: Response | undefined = await router.fetch(request)
+        return response ?? errorResponse(notFound(request))
+      } catch (error) {
+        const gatewayError = toGatewayError(error)
+        if (gatewayError.status >= 500)
+          gw.logger.error('request failed', { path: new URL(request.url).pathname, error })
+        return errorResponse(gatewayError)
+      }
+    },
+  }
+}
+
+function buildGateway(deps: AppDeps): Gateway {
+  const { config } = deps
+  const maxMb = numberSetting(config.generalSettings.max_request_size_mb) ?? DEFAULT_MAX_BODY_MB
+  const timeout =
+    numberSetting(config.routerSettings.timeout) ??
+    numberSetting(config.litellmSettings.request_timeout) ??
+    DEFAULT_TIMEOUT_SECONDS
+  return {
+    config,
+    env: deps.env,
+    groups: new ModelGroups(config.deployments),
+    fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
+    logger: deps.logger ?? createLogger('info'),
+    now: deps.now ?? (() => performance.now()),
+    random: deps.random ?? Math.random,
+    maxBodyBytes: Math.floor(maxMb * 1024 * 1024),
+    defaultTimeoutSeconds: timeout,
+    authenticate: masterKeyAuth(deps.masterKey),
+  }
+}
+
+const notFound = (request: Request) =>
+  new GatewayError({
+    status: 404,
+    message: `Route not found: ${request.method} ${new URL(request.url).pathname}`,
+    origin: 'client',
+  })
+
+function numberSetting(value: unknown): number | undefined {
+  return typeof value === 'number' && value > 0 ? value : undefined
+}

@@ -1,0 +1,111 @@
+import { errorResponse, toGatewayError } from '../errors'
+import { toChatCompletion } from '../openai/chat-chunks'
+import type { ChatRequest } from '../openai/chat-request'
+import { chatRequestSchema } from '../openai/chat-request'
+import { readJsonBody } from '../openai/read-json-body'
+import { toSseStream } from '../openai/sse-stream'
+import { validate } from '../openai/validate'
+import { providerFor } from '../providers/registry'
+import type { ChatDelta, Deployment } from '../providers/types'
+import { pickDeployment } from '../router/pick-deployment'
+import { callSignal } from './call-signal'
+import type { Gateway } from './context'
+import { litellmHeaders } from './litellm-headers'
+
+/**
+ * POST /v1/chat/completions and /chat/completions.
+ *
+ * Overhead is measured the way LiteLLM reports it in `x-litellm-overhead-duration-ms`: time spent
+ * in the gateway, i.e. total time to the response headers minus time waiting on the upstream.
+ */
+export async function chatCompletions(request: Request, gw: Gateway): Promise<Response> {
+  const started = gw.now()
+  const callId = crypto.randomUUID()
+  let deployment: Deployment | undefined
+  try {
+    await gw.authenticate(request)
+    const body = validate(chatRequestSchema, await readJsonBody(request, gw.maxBodyBytes))
+    const chosen = pickDeployment(gw.groups.resolve(body.model), gw.random)
+    deployment = chosen
+    const provider = providerFor(chosen, body)
+    const timeoutSeconds = numberParam(deployment.params.timeout) ?? gw.defaultTimeoutSeconds
+    const call = callSignal(request.signal, timeoutSeconds, body.model)
+    const providerCall = { deployment, env: gw.env, fetch: gw.fetch, signal: call.signal }
+    const apiBase = provider.apiBase?.(deployment, gw.env)
+    const meta = { id: `chatcmpl-${callId}`, created: Math.floor(Date.now() / 1000), model: body.model }
+
+    const upstreamStarted = gw.now()
+    if (body.stream) {
+      let deltas: AsyncIterable<ChatDelta>
+      try {
+        deltas = await provider.stream(body, providerCall)
+      } catch (error) {
+        throw call.toError(error)
+      }
+      const headers = timingHeaders(gw, callId, deployment, apiBase, started, gw.now() - upstreamStarted)
+      headers.set('content-type', 'text/event-stream; charset=utf-8')
+      headers.set('cache-control', 'no-cache')
+      const stream = toSseStream(mapErrors(deltas, call.toError), {
+        meta,
+        includeUsage: body.stream_options?.include_usage === true,
+        onCancel: call.abort,
+        onEnd: (outcome) => logEnd(gw, callId, body, chosen, outcome.error, outcome.cancelled),
+      })
+      return new Response(stream, { status: 200, headers })
+    }
+
+    let output: Awaited<ReturnType<typeof provider.complete>>
+    try {
+      output = await provider.complete(body, providerCall)
+    } catch (error) {
+      throw call.toError(error)
+    }
+    const headers = timingHeaders(gw, callId, deployment, apiBase, started, gw.now() - upstreamStarted)
+    headers.set('content-type', 'application/json')
+    logEnd(gw, callId, body, deployment, undefined, false)
+    return new Response(JSON.stringify(toChatCompletion(output, meta)), { status: 200, headers })
+  } catch (thrown) {
+    const error = toGatewayError(thrown)
+    if (error.status >= 500) gw.logger.error('chat completion failed', { callId, error: thrown })
+    else gw.logger.debug('chat completion rejected', { callId, status: error.status, message: error.message })
+    return errorResponse(error, litellmHeaders({ callId, deployment }))
+  }
+}
+
+function timingHeaders(
+  gw: Gateway,
+  callId: string,
+  deployment: Deployment,
+  apiBase: string | undefined,
+  started: number,
+  upstreamMs: number,
+): Headers {
+  const responseMs = gw.now() - started
+  const overheadMs = Math.max(0, responseMs - upstreamMs)
+  return litellmHeaders({ callId, deployment, apiBase, overheadMs, responseMs })
+}
+
+async function* mapErrors(deltas: AsyncIterable<ChatDelta>, toError: (e: unknown) => unknown) {
+  try {
+    yield* deltas
+  } catch (error) {
+    throw toError(error)
+  }
+}
+
+function logEnd(
+  gw: Gateway,
+  callId: string,
+  body: ChatRequest,
+  deployment: Deployment,
+  error: unknown,
+  cancelled: boolean,
+) {
+  if (error !== undefined)
+    gw.logger.warn('stream failed', { callId, model: body.model, deployment: deployment.id, error })
+  else if (cancelled) gw.logger.debug('stream cancelled by client', { callId, deployment: deployment.id })
+}
+
+function numberParam(value: unknown): number | undefined {
+  return typeof value === 'number' && value > 0 ? value : undefined
+}

@@ -1,0 +1,30 @@
+import { GatewayError } from '../errors'
+import type { ChatRequest } from '../openai/chat-request'
+import { bedrockProvider } from './bedrock/provider'
+import { mockProvider } from './mock/provider'
+import type { ChatProvider, Deployment } from './types'
+
+const PROVIDERS: Record<string, ChatProvider> = {
+  bedrock: bedrockProvider,
+  mock: mockProvider,
+}
+
+export const supportedProviders = (): string[] => Object.keys(PROVIDERS)
+
+/**
+ * The provider for one call. A `mock_response` (request body or litellm_params) short-circuits to
+ * the mock, whatever the deployment's provider, exactly as LiteLLM does.
+ */
+export function providerFor(deployment: Deployment, request: ChatRequest): ChatProvider {
+  if (request.mock_response !== undefined || deployment.params.mock_response !== undefined)
+    return mockProvider
+  const provider = PROVIDERS[deployment.provider]
+  if (provider) return provider
+  throw new GatewayError({
+    status: 400,
+    message: `Provider '${deployment.provider}' (model=${deployment.params.model}) is not supported by this gateway yet. Supported: ${supportedProviders().join(', ')}.`,
+    param: 'model',
+    origin: 'gateway',
+    retryable: false,
+  })
+}
