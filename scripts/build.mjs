@@ -17,6 +17,14 @@ await Promise.all([
   }),
   build({
     ...common,
+    entryPoints: ['adapters/lambda/index.ts'],
+    outfile: 'dist/lambda.mjs',
+    platform: 'node',
+    target: 'node20',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  }),
+  build({
+    ...common,
     entryPoints: ['adapters/workers/index.ts'],
     outfile: 'dist/worker.mjs',
     platform: 'neutral',
