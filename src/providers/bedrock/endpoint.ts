@@ -1,0 +1,64 @@
+import type { Env } from '../../env'
+import type { LitellmParams } from '../types'
+
+/** LiteLLM's last-resort region (`BaseAWSLLM`), not the AWS SDK's. */
+const DEFAULT_REGION = 'us-west-2'
+
+const nonEmpty = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined
+
+/** Region in `arn:<partition>:bedrock:<region>:<account>:<resource>`, if the id is such an ARN. */
+export function regionFromArn(modelId: string): string | undefined {
+  const parts = modelId.split(':')
+  if (parts[0] !== 'arn' || parts[2] !== 'bedrock') return undefined
+  return nonEmpty(parts[3])
+}
+
+/**
+ * LiteLLM's region order: `aws_region_name` → the region inside a model ARN (a cross-region ARN
+ * must be called in its own region) → `AWS_REGION_NAME` → `AWS_REGION` → `AWS_DEFAULT_REGION` → us-west-2.
+ */
+export function bedrockRegion(params: LitellmParams, modelId: string, env: Env): string {
+  return (
+    nonEmpty(params.aws_region_name) ??
+    regionFromArn(modelId) ??
+    nonEmpty(env.AWS_REGION_NAME) ??
+    nonEmpty(env.AWS_REGION) ??
+    nonEmpty(env.AWS_DEFAULT_REGION) ??
+    DEFAULT_REGION
+  )
+}
+
+/**
+ * Base URL of Bedrock Runtime without a trailing slash. Overrides (VPC endpoints, fakes in tests):
+ * the deployment's `aws_bedrock_runtime_endpoint` or `api_base`, LiteLLM's `AWS_BEDROCK_RUNTIME_ENDPOINT`,
+ * then the AWS SDK's service-specific and global `AWS_ENDPOINT_URL_*` variables.
+ */
+export function bedrockRuntimeBase(params: LitellmParams, env: Env, region: string): string {
+  const base =
+    nonEmpty(params.aws_bedrock_runtime_endpoint) ??
+    nonEmpty(params.api_base) ??
+    nonEmpty(env.AWS_BEDROCK_RUNTIME_ENDPOINT) ??
+    nonEmpty(env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) ??
+    nonEmpty(env.AWS_ENDPOINT_URL) ??
+    `https://bedrock-runtime.${region}.amazonaws.com`
+  return base.replace(/\/+$/, '')
+}
+
+/**
+ * `{modelId}` is one path label: encode the whole id once, `:` → %3A and `/` → %2F (ARNs), plus the
+ * RFC 3986 extras `encodeURIComponent` leaves alone. SigV4 then encodes the path again for the
+ * canonical request (aws4fetch does that); encoding twice here would make AWS expect %25253A.
+ */
+export function encodeModelId(modelId: string): string {
+  return encodeURIComponent(modelId).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  )
+}
+
+export type ConverseOperation = 'converse' | 'converse-stream'
+
+export function converseUrl(base: string, modelId: string, operation: ConverseOperation): string {
+  return `${base}/model/${encodeModelId(modelId)}/${operation}`
+}
