@@ -77,6 +77,9 @@ async function handle(
       error instanceof GatewayError
         ? error
         : new GatewayError({ status: 400, message: 'Could not read the request.', origin: 'client' })
+    // The unread rest of a rejected body is read and discarded, so the client, still uploading,
+    // gets the 413 instead of a connection reset.
+    req.resume()
     await writeResponse(errorResponse(gatewayError), res, controller.signal)
   }
 }
@@ -91,7 +94,7 @@ async function toRequest(req: IncomingMessage, signal: AbortSignal, maxBodyBytes
   return new Request(url, { method, headers, signal, body: await readBody(req, maxBodyBytes) })
 }
 
-async function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Buffer> {
+async function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(req.headers['content-length'] ?? 0)
   if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes)
   const chunks: Buffer[] = []
@@ -101,7 +104,8 @@ async function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Buf
     if (size > maxBodyBytes) throw tooLarge(maxBodyBytes)
     chunks.push(chunk)
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+  return new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength)
 }
 
 const tooLarge = (maxBodyBytes: number) =>

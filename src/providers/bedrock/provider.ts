@@ -82,6 +82,11 @@ async function readJson(response: Response): Promise<ConverseResponse> {
 }
 
 export const bedrockProvider: ChatProvider = {
+  apiBase(deployment, env) {
+    const region = bedrockRegion(deployment.params, bedrockModelId(deployment), env)
+    return bedrockRuntimeBase(deployment.params, env, region)
+  },
+
   async complete(request: ChatRequest, call: ProviderCall): Promise<ChatOutput> {
     const response = await send(request, call, 'converse')
     return toChatOutput(await readJson(response), call.deployment.providerModel)
