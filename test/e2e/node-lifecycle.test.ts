@@ -59,7 +59,12 @@ async function upstream(behaviour: 'hang-stream' | 'slow-json') {
   await once(server, 'listening')
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const handle = { url, closed, stop: () => new Promise((r) => server.close(r)) }
-  running.push({ stop: () => (server.closeAllConnections(), handle.stop()) })
+  running.push({
+    stop: () => {
+      server.closeAllConnections()
+      return handle.stop()
+    },
+  })
   return handle
 }
 

@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { type App, createApp } from '../../src/app'
+import { configuredMasterKey } from '../../src/auth/master-key'
+import { EMBEDDED_CONFIG_YAML } from '../../src/config/embedded'
+import { type ConfigSource, loadConfigText, resolveConfigSource } from '../../src/config/load'
+import { parseConfig } from '../../src/config/parse'
+import type { Env } from '../../src/env'
+import { createLogger, type Logger } from '../../src/observability/logger'
+
+let cached: Promise<App> | undefined
+
+/**
+ * The app is built once per execution environment and reused by every invocation it serves. A
+ * failed build is forgotten so the next invocation tries again (e.g. after the S3 object is fixed).
+ * `env` is `process.env` itself, never a copy: the Lambda runtime keeps the execution role's
+ * credentials there and the app reads them per request.
+ */
+export function getApp(env: Env = process.env): Promise<App> {
+  if (cached) return cached
+  const building = buildApp(env)
+  cached = building
+  building.catch(() => {
+    if (cached === building) cached = undefined
+  })
+  return building
+}
+
+/** Config from PROXY_CONFIG (YAML text), S3 (LITELLM_CONFIG_BUCKET_*), CONFIG_FILE_PATH, else the demo. */
+async function buildApp(env: Env): Promise<App> {
+  const logger = lambdaLogger(env)
+  const source = configSource(env)
+  const text = source
+    ? await loadConfigText(source, { env, fetch, readFile: readBundledFile(env) })
+    : EMBEDDED_CONFIG_YAML
+  const config = await parseConfig(text, env)
+  for (const w of config.warnings) logger.warn('config warning', { path: w.path, problem: w.message })
+  // No data folder on Lambda: without a configured master key the app refuses every call.
+  const masterKey = configuredMasterKey(config, env)
+  if (!masterKey) logger.warn('no master key configured (general_settings.master_key or LITELLM_MASTER_KEY)')
+  return createApp({ config, env, masterKey, logger })
+}
+
+function configSource(env: Env): ConfigSource | undefined {
+  if (env.PROXY_CONFIG) return { kind: 'text', text: env.PROXY_CONFIG }
+  return resolveConfigSource({}, env)
+}
+
+/** CONFIG_FILE_PATH may be relative to the deployment package root (LAMBDA_TASK_ROOT). */
+function readBundledFile(env: Env): (path: string) => Promise<string> {
+  const root = env.LAMBDA_TASK_ROOT || process.cwd()
+  return (path) => readFile(resolve(root, path), 'utf8')
+}
+
+export function lambdaLogger(env: Env = process.env): Logger {
+  return createLogger(env.LITELLM_LOG?.toUpperCase() === 'DEBUG' ? 'debug' : 'info')
+}
