@@ -9,6 +9,8 @@ await Promise.all([
     entryPoints: ['adapters/node/main.ts'],
     outfile: 'dist/node.mjs',
     platform: 'node',
+    // Node's WebCrypto is slow per call; see adapters/node/fast-crypto.ts.
+    inject: ['adapters/node/fast-crypto.ts'],
     target: 'node20',
     // Some CommonJS dependencies call require(); give the ESM bundle one.
     banner: {
@@ -20,8 +22,11 @@ await Promise.all([
     entryPoints: ['adapters/lambda/index.ts'],
     outfile: 'dist/lambda.mjs',
     platform: 'node',
+    inject: ['adapters/node/fast-crypto.ts'],
     target: 'node20',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
   }),
   build({
     ...common,

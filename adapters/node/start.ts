@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../../src/config/types'
 import type { Env } from '../../src/env'
 import { createLogger } from '../../src/observability/logger'
 import { type CliArgs, parseArgs, USAGE } from './args'
+import { nodeFetch } from './http-fetch'
 import { storedMasterKey } from './master-key-file'
 import { type RunningServer, serve } from './serve'
 
@@ -50,7 +51,7 @@ export async function start(
     typeof config.generalSettings.max_request_size_mb === 'number'
       ? config.generalSettings.max_request_size_mb
       : 16
-  const app = createApp({ config, env, masterKey, logger })
+  const app = createApp({ config, env, masterKey, logger, fetch: nodeFetch })
   const server = await serve(app, {
     port: args.port,
     host: args.host,

@@ -1,4 +1,4 @@
-import { AwsClient } from 'aws4fetch'
+import { AwsV4Signer } from 'aws4fetch'
 import type { AwsCredentials } from './credentials'
 
 export interface SignedRequest {
@@ -15,43 +15,35 @@ export interface SignedRequest {
 }
 
 /**
- * Clients are reused per credentials/service/region: aws4fetch caches the derived signing key per
- * client (one HMAC chain per day instead of per request). Bounded, because temporary credentials
- * rotate and every rotation makes a new key.
+ * Derived signing keys, shared by every signer: aws4fetch caches one per (secret, day, region,
+ * service), so the four-HMAC key derivation runs once a day per credential instead of per request.
+ * Bounded, because temporary credentials rotate and every rotation derives a new key.
  */
-const MAX_CLIENTS = 64
-const clients = new Map<string, AwsClient>()
-
-function awsClient(credentials: AwsCredentials, service: string, region: string): AwsClient {
-  const key = [
-    credentials.accessKeyId,
-    credentials.secretAccessKey,
-    credentials.sessionToken ?? '',
-    service,
-    region,
-  ].join('\u0000')
-  let client = clients.get(key)
-  if (client === undefined) {
-    // retries: 0 – aws4fetch would otherwise retry 5xx/429 ten times; retries and fallbacks belong to the router.
-    client = new AwsClient({ ...credentials, service, region, retries: 0 })
-    if (clients.size >= MAX_CLIENTS) clients.delete(clients.keys().next().value ?? '')
-    clients.set(key, client)
-  }
-  return client
-}
+const MAX_SIGNING_KEYS = 256
+const signingKeys = new Map<string, ArrayBuffer>()
 
 /**
- * Signs with SigV4 and sends through the injected `fetch` (so tests and runtimes control I/O). The
- * URL path must already hold each label encoded once; aws4fetch encodes it again for the canonical request.
+ * Signs with SigV4 (aws4fetch's signer) and sends through the injected `fetch`, so tests and
+ * runtimes control I/O. The signer is used directly rather than `AwsClient.sign`, which would build
+ * an intermediate Request per call only for us to take it apart again. aws4fetch's own retry loop
+ * is therefore never involved: retries and fallbacks belong to the router.
+ *
+ * The URL path must already hold each label encoded once; aws4fetch encodes it again for the
+ * canonical request.
  */
 export async function signedFetch(request: SignedRequest, fetchImpl: typeof fetch): Promise<Response> {
-  const client = awsClient(request.credentials, request.service, request.region)
-  const signed = await client.sign(request.url, {
+  if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear()
+  const signed = await new AwsV4Signer({
+    url: request.url,
     method: request.method,
     headers: request.headers,
     body: request.body ?? null,
-  })
-  return fetchImpl(signed.url, {
+    ...request.credentials,
+    service: request.service,
+    region: request.region,
+    cache: signingKeys,
+  }).sign()
+  return fetchImpl(signed.url.href, {
     method: request.method,
     headers: signed.headers,
     body: request.body ?? null,

@@ -1,4 +1,4 @@
-import { errorResponse, toGatewayError } from '../errors'
+import { errorResponse, type GatewayError, toGatewayError } from '../errors'
 import { toChatCompletion } from '../openai/chat-chunks'
 import type { ChatRequest } from '../openai/chat-request'
 import { chatRequestSchema } from '../openai/chat-request'
@@ -40,6 +40,7 @@ export async function chatCompletions(request: Request, gw: Gateway): Promise<Re
       try {
         deltas = await provider.stream(body, providerCall)
       } catch (error) {
+        call.done()
         throw call.toError(error)
       }
       const headers = timingHeaders(gw, callId, deployment, apiBase, started, gw.now() - upstreamStarted)
@@ -49,7 +50,10 @@ export async function chatCompletions(request: Request, gw: Gateway): Promise<Re
         meta,
         includeUsage: body.stream_options?.include_usage === true,
         onCancel: call.abort,
-        onEnd: (outcome) => logEnd(gw, callId, body, chosen, outcome.error, outcome.cancelled),
+        onEnd: (outcome) => {
+          call.done()
+          logEnd(gw, callId, body, chosen, outcome.error, outcome.cancelled)
+        },
       })
       return new Response(stream, { status: 200, headers })
     }
@@ -59,15 +63,21 @@ export async function chatCompletions(request: Request, gw: Gateway): Promise<Re
       output = await provider.complete(body, providerCall)
     } catch (error) {
       throw call.toError(error)
+    } finally {
+      call.done()
     }
     const headers = timingHeaders(gw, callId, deployment, apiBase, started, gw.now() - upstreamStarted)
     headers.set('content-type', 'application/json')
     logEnd(gw, callId, body, deployment, undefined, false)
     return new Response(JSON.stringify(toChatCompletion(output, meta)), { status: 200, headers })
   } catch (thrown) {
+    if (request.signal.aborted) {
+      // The client is gone; nobody reads this answer (499 is nginx's "client closed request").
+      gw.logger.debug('client went away', { callId })
+      return new Response(null, { status: 499 })
+    }
     const error = toGatewayError(thrown)
-    if (error.status >= 500) gw.logger.error('chat completion failed', { callId, error: thrown })
-    else gw.logger.debug('chat completion rejected', { callId, status: error.status, message: error.message })
+    logFailure(gw, callId, error, thrown)
     return errorResponse(error, litellmHeaders({ callId, deployment }))
   }
 }
@@ -104,6 +114,15 @@ function logEnd(
   if (error !== undefined)
     gw.logger.warn('stream failed', { callId, model: body.model, deployment: deployment.id, error })
   else if (cancelled) gw.logger.debug('stream cancelled by client', { callId, deployment: deployment.id })
+}
+
+/** Our bugs are errors, upstream trouble is a warning, a client's bad request is debug noise. */
+function logFailure(gw: Gateway, callId: string, error: GatewayError, thrown: unknown) {
+  const fields = { callId, status: error.status, message: error.message }
+  if (error.origin === 'client') gw.logger.debug('request rejected', fields)
+  else if (error.origin === 'upstream') gw.logger.warn('upstream call failed', fields)
+  else if (error.status >= 500) gw.logger.error('chat completion failed', { ...fields, error: thrown })
+  else gw.logger.info('request refused', fields)
 }
 
 function numberParam(value: unknown): number | undefined {
