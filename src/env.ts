@@ -1,2 +1,2 @@
-/** Environment variables as injected by the adapter (process.env on Node/Lambda, bindings on Workers). */
+/** Environment variables as injected by the adapter (the process environment on Node and Lambda, string bindings on Workers). */
 export type Env = Readonly<Record<string, string | undefined>>

@@ -3,6 +3,7 @@
  * Flags win over environment variables; env wins over defaults.
  */
 export interface CliArgs {
+  /** `--config`; CONFIG_FILE_PATH and the S3 variables are resolved later, in LiteLLM's order. */
   configPath?: string
   port: number
   host: string
@@ -15,7 +16,7 @@ export function parseArgs(
   env: Readonly<Record<string, string | undefined>>,
 ): CliArgs {
   const args: CliArgs = {
-    configPath: env.CONFIG_FILE_PATH || undefined,
+    configPath: undefined,
     port: Number(env.PORT || 4000),
     host: env.HOST || '0.0.0.0',
     logLevel: env.LITELLM_LOG?.toUpperCase() === 'DEBUG' ? 'debug' : 'info',

@@ -14,7 +14,8 @@ describe('CLI args', () => {
 
   it('reads env and lets flags win', () => {
     const env = { PORT: '8080', HOST: '127.0.0.1', CONFIG_FILE_PATH: '/etc/c.yaml' }
-    expect(parseArgs([], env)).toMatchObject({ port: 8080, host: '127.0.0.1', configPath: '/etc/c.yaml' })
+    // CONFIG_FILE_PATH is not a flag: resolveConfigSource weighs it against the S3 variables.
+    expect(parseArgs([], env)).toMatchObject({ port: 8080, host: '127.0.0.1', configPath: undefined })
     expect(parseArgs(['--port', '9', '--config=/x.yaml', '--detailed_debug'], env)).toMatchObject({
       port: 9,
       configPath: '/x.yaml',
