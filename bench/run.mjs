@@ -348,6 +348,8 @@ async function main() {
   process.stderr.write('sequential latency… ')
   const seq = await sequentialLatency(targets.direct, targets.gateway, LATENCY_N)
   const seqStream = await sequentialLatency(targets.directStream, targets.gatewayStream, LATENCY_N)
+  // Reference point: what one extra Node hop costs with no gateway logic at all.
+  const seqPass = await sequentialLatency(targets.direct, targets.passthrough, LATENCY_N)
 
   const throughput = {}
   for (const name of Object.keys(targets)) {
@@ -396,6 +398,7 @@ async function main() {
   const added = lat('non-streaming total', seq.direct.total, seq.gateway.total)
   const addedTtft = lat('streaming first byte', seqStream.direct.first, seqStream.gateway.first)
   lat('streaming total', seqStream.direct.total, seqStream.gateway.total)
+  lat('bare pass-through (ref.)', seqPass.direct.total, seqPass.gateway.total)
 
   console.log('')
   console.log(
