@@ -1,33 +1,25 @@
-// Bundles each runtime entry point with esbuild: one file per runtime, no build step at run time.
+// Bundles each runtime entry point with esbuild: one self-contained file per runtime.
 import { build } from 'esbuild'
 
 const common = { bundle: true, format: 'esm', sourcemap: true, logLevel: 'warning', target: 'es2022' }
 
-await Promise.all([
+/** Node and Lambda bundles: Node built-ins available, CommonJS dependencies given a require(). */
+const nodeBundle = (entry, outfile) =>
   build({
     ...common,
-    entryPoints: ['adapters/node/main.ts'],
-    outfile: 'dist/node.mjs',
+    entryPoints: [entry],
+    outfile,
     platform: 'node',
+    target: 'node20',
     // Node's WebCrypto is slow per call; see adapters/node/fast-crypto.ts.
     inject: ['adapters/node/fast-crypto.ts'],
-    target: 'node20',
-    // Some CommonJS dependencies call require(); give the ESM bundle one.
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-  }),
-  build({
-    ...common,
-    entryPoints: ['adapters/lambda/index.ts'],
-    outfile: 'dist/lambda.mjs',
-    platform: 'node',
-    inject: ['adapters/node/fast-crypto.ts'],
-    target: 'node20',
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-  }),
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  })
+
+await Promise.all([
+  nodeBundle('adapters/node/main.ts', 'dist/node.mjs'),
+  nodeBundle('adapters/lambda/index.ts', 'dist/lambda.mjs'),
+  // Workers: web platform only, no Node built-ins and no nodejs_compat.
   build({
     ...common,
     entryPoints: ['adapters/workers/index.ts'],
