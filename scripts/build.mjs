@@ -13,7 +13,9 @@ const nodeBundle = (entry, outfile) =>
     target: 'node20',
     // Node's WebCrypto is slow per call; see adapters/node/fast-crypto.ts.
     inject: ['adapters/node/fast-crypto.ts'],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
   })
 
 await Promise.all([

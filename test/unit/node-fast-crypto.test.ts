@@ -9,7 +9,9 @@ describe('fast crypto for the Node bundle', () => {
     for (let size = 0; size < 300; size += 37) {
       const pooled = Buffer.concat([randomBytes(5), randomBytes(size)])
       const view = pooled.subarray(5)
-      expect(hex(await fast.subtle.digest('SHA-256', view))).toBe(hex(await webcrypto.subtle.digest('SHA-256', view)))
+      expect(hex(await fast.subtle.digest('SHA-256', view))).toBe(
+        hex(await webcrypto.subtle.digest('SHA-256', view)),
+      )
       expect(hex(await fast.subtle.digest({ name: 'sha-256' }, view))).toBe(
         hex(await webcrypto.subtle.digest('SHA-256', view)),
       )
@@ -20,7 +22,11 @@ describe('fast crypto for the Node bundle', () => {
     const alg = { name: 'HMAC', hash: { name: 'SHA-256' } }
     const keyBytes = new TextEncoder().encode('AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY')
     const data = new TextEncoder().encode('20150830')
-    const mine = await fast.subtle.sign('HMAC', await fast.subtle.importKey('raw', keyBytes, alg, false, ['sign']), data)
+    const mine = await fast.subtle.sign(
+      'HMAC',
+      await fast.subtle.importKey('raw', keyBytes, alg, false, ['sign']),
+      data,
+    )
     const theirs = await webcrypto.subtle.sign(
       'HMAC',
       await webcrypto.subtle.importKey('raw', keyBytes, alg, false, ['sign']),
@@ -40,7 +46,9 @@ describe('fast crypto for the Node bundle', () => {
 
   it('delegates every other algorithm and method to WebCrypto', async () => {
     const data = new Uint8Array([1, 2, 3])
-    expect(hex(await fast.subtle.digest('SHA-1', data))).toBe(hex(await webcrypto.subtle.digest('SHA-1', data)))
+    expect(hex(await fast.subtle.digest('SHA-1', data))).toBe(
+      hex(await webcrypto.subtle.digest('SHA-1', data)),
+    )
     const aes = await fast.subtle.generateKey({ name: 'AES-GCM', length: 128 }, false, ['encrypt'])
     expect(aes.algorithm.name).toBe('AES-GCM')
     expect(fast.randomUUID()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)

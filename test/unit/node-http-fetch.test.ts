@@ -77,7 +77,9 @@ describe('nodeFetch', () => {
   })
 
   it('rejects an aborted call before it starts and a refused connection as TypeError', async () => {
-    await expect(nodeFetch(`${base}/json`, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' })
+    await expect(nodeFetch(`${base}/json`, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    })
     await expect(nodeFetch('http://127.0.0.1:1/')).rejects.toBeInstanceOf(TypeError)
   })
 
