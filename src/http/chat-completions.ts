@@ -30,7 +30,13 @@ export async function chatCompletions(request: Request, gw: Gateway): Promise<Re
     const provider = providerFor(chosen, body)
     const timeoutSeconds = numberParam(deployment.params.timeout) ?? gw.defaultTimeoutSeconds
     const call = callSignal(request.signal, timeoutSeconds, body.model)
-    const providerCall = { deployment, env: gw.env, fetch: gw.fetch, signal: call.signal }
+    const providerCall = {
+      deployment: chosen,
+      env: gw.env,
+      fetch: gw.fetch,
+      signal: call.signal,
+      dropParams: dropParams(body, chosen, gw),
+    }
     const apiBase = provider.apiBase?.(deployment, gw.env)
     const meta = { id: `chatcmpl-${callId}`, created: Math.floor(Date.now() / 1000), model: body.model }
 
@@ -123,6 +129,14 @@ function logFailure(gw: Gateway, callId: string, error: GatewayError, thrown: un
   else if (error.origin === 'upstream') gw.logger.warn('upstream call failed', fields)
   else if (error.status >= 500) gw.logger.error('chat completion failed', { ...fields, error: thrown })
   else gw.logger.info('request refused', fields)
+}
+
+/** Request, then deployment, then `litellm_settings.drop_params` (LiteLLM's precedence). */
+function dropParams(body: ChatRequest, deployment: Deployment, gw: Gateway): boolean {
+  for (const value of [body.drop_params, deployment.params.drop_params, gw.config.litellmSettings.drop_params]) {
+    if (typeof value === 'boolean') return value
+  }
+  return gw.env.LITELLM_DROP_PARAMS === 'true' || gw.env.LITELLM_DROP_PARAMS === 'True'
 }
 
 function numberParam(value: unknown): number | undefined {

@@ -57,6 +57,11 @@ export interface ProviderCall {
   fetch: typeof fetch
   /** Aborted when the client disconnects or the call times out. */
   signal: AbortSignal
+  /**
+   * LiteLLM's `drop_params` (request, litellm_params or litellm_settings): silently drop OpenAI
+   * parameters the provider cannot honour instead of answering 400.
+   */
+  dropParams: boolean
 }
 
 /** A finished (non-streaming) answer; the HTTP layer wraps it in a `chat.completion`. */

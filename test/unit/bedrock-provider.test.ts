@@ -71,6 +71,7 @@ const call = (fetchImpl: typeof fetch, params?: Record<string, unknown>, env = {
   env,
   fetch: fetchImpl,
   signal: new AbortController().signal,
+  dropParams: false,
 })
 
 /** protocols.md §4.4: recompute the signature with @smithy/signature-v4, an independent implementation. */
