@@ -65,7 +65,7 @@ function buildGateway(deps: AppDeps): Gateway {
     DEFAULT_TIMEOUT_SECONDS
   return {
     config,
-    env: deps.env,
+    env: withConfigEnv(deps.env, config.environmentVariables),
     groups: new ModelGroups(config.deployments),
     fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
     logger: deps.logger ?? createLogger('info'),
@@ -75,6 +75,20 @@ function buildGateway(deps: AppDeps): Gateway {
     defaultTimeoutSeconds: timeout,
     authenticate: masterKeyAuth(deps.masterKey),
   }
+}
+
+/**
+ * LiteLLM exports the config's `environment_variables` into the process environment, so providers
+ * see them (e.g. AWS_REGION_NAME or AWS credentials set there). A read-through view, not a copy:
+ * the runtime's own environment stays live (credentials a runtime rotates are seen at once).
+ */
+function withConfigEnv(env: Env, fromConfig: Record<string, string>): Env {
+  if (Object.keys(fromConfig).length === 0) return env
+  return new Proxy(env, {
+    get: (target, name) =>
+      typeof name === 'string' && name in fromConfig ? fromConfig[name] : Reflect.get(target, name),
+    has: (target, name) => name in fromConfig || Reflect.has(target, name),
+  })
 }
 
 const notFound = (request: Request) =>

@@ -6,11 +6,25 @@ import { readJsonBody } from '../openai/read-json-body'
 import { toSseStream } from '../openai/sse-stream'
 import { validate } from '../openai/validate'
 import { providerFor } from '../providers/registry'
-import type { ChatDelta, Deployment } from '../providers/types'
+import type { ChatDelta, ChatProvider, Deployment, ProviderCall } from '../providers/types'
 import { pickDeployment } from '../router/pick-deployment'
+import { callSettings } from './call-settings'
 import { callSignal } from './call-signal'
 import type { Gateway } from './context'
 import { litellmHeaders } from './litellm-headers'
+
+/** Everything one call needs after the request has been accepted. */
+interface Call {
+  gw: Gateway
+  request: Request
+  body: ChatRequest
+  callId: string
+  started: number
+  deployment: Deployment
+  provider: ChatProvider
+  signal: ReturnType<typeof callSignal>
+  providerCall: ProviderCall
+}
 
 /**
  * POST /v1/chat/completions and /chat/completions.
@@ -25,57 +39,19 @@ export async function chatCompletions(request: Request, gw: Gateway): Promise<Re
   try {
     await gw.authenticate(request)
     const body = validate(chatRequestSchema, await readJsonBody(request, gw.maxBodyBytes))
-    const chosen = pickDeployment(gw.groups.resolve(body.model), gw.random)
-    deployment = chosen
-    const provider = providerFor(chosen, body)
-    const timeoutSeconds = numberParam(deployment.params.timeout) ?? gw.defaultTimeoutSeconds
-    const call = callSignal(request.signal, timeoutSeconds, body.model)
+    deployment = pickDeployment(gw.groups.resolve(body.model), gw.random)
+    const provider = providerFor(deployment, body)
+    const settings = callSettings(body, deployment, gw)
+    const signal = callSignal(request.signal, settings.timeouts, body.model)
     const providerCall = {
-      deployment: chosen,
+      deployment,
       env: gw.env,
       fetch: gw.fetch,
-      signal: call.signal,
-      dropParams: dropParams(body, chosen, gw),
+      signal: signal.signal,
+      dropParams: settings.dropParams,
     }
-    const apiBase = provider.apiBase?.(deployment, gw.env)
-    const meta = { id: `chatcmpl-${callId}`, created: Math.floor(Date.now() / 1000), model: body.model }
-
-    const upstreamStarted = gw.now()
-    if (body.stream) {
-      let deltas: AsyncIterable<ChatDelta>
-      try {
-        deltas = await provider.stream(body, providerCall)
-      } catch (error) {
-        call.done()
-        throw call.toError(error)
-      }
-      const headers = timingHeaders(gw, callId, deployment, apiBase, started, gw.now() - upstreamStarted)
-      headers.set('content-type', 'text/event-stream; charset=utf-8')
-      headers.set('cache-control', 'no-cache')
-      const stream = toSseStream(mapErrors(deltas, call.toError), {
-        meta,
-        includeUsage: body.stream_options?.include_usage === true,
-        onCancel: call.abort,
-        onEnd: (outcome) => {
-          call.done()
-          logEnd(gw, callId, body, chosen, outcome.error, outcome.cancelled)
-        },
-      })
-      return new Response(stream, { status: 200, headers })
-    }
-
-    let output: Awaited<ReturnType<typeof provider.complete>>
-    try {
-      output = await provider.complete(body, providerCall)
-    } catch (error) {
-      throw call.toError(error)
-    } finally {
-      call.done()
-    }
-    const headers = timingHeaders(gw, callId, deployment, apiBase, started, gw.now() - upstreamStarted)
-    headers.set('content-type', 'application/json')
-    logEnd(gw, callId, body, deployment, undefined, false)
-    return new Response(JSON.stringify(toChatCompletion(output, meta)), { status: 200, headers })
+    const call: Call = { gw, request, body, callId, started, deployment, provider, signal, providerCall }
+    return body.stream ? await streamChat(call) : await completeChat(call)
   } catch (thrown) {
     if (request.signal.aborted) {
       // The client is gone; nobody reads this answer (499 is nginx's "client closed request").
@@ -88,38 +64,102 @@ export async function chatCompletions(request: Request, gw: Gateway): Promise<Re
   }
 }
 
-function timingHeaders(
-  gw: Gateway,
-  callId: string,
-  deployment: Deployment,
-  apiBase: string | undefined,
-  started: number,
-  upstreamMs: number,
-): Headers {
-  const responseMs = gw.now() - started
-  const overheadMs = Math.max(0, responseMs - upstreamMs)
-  return litellmHeaders({ callId, deployment, apiBase, overheadMs, responseMs })
+async function completeChat(call: Call): Promise<Response> {
+  const upstreamStarted = call.gw.now()
+  let output: Awaited<ReturnType<ChatProvider['complete']>>
+  try {
+    output = await call.provider.complete(call.body, call.providerCall)
+  } catch (error) {
+    throw call.signal.toError(error)
+  } finally {
+    call.signal.done()
+  }
+  const headers = responseHeaders(call, call.gw.now() - upstreamStarted)
+  headers.set('content-type', 'application/json')
+  return new Response(JSON.stringify(toChatCompletion(output, completionMeta(call))), {
+    status: 200,
+    headers,
+  })
 }
 
-async function* mapErrors(deltas: AsyncIterable<ChatDelta>, toError: (e: unknown) => unknown) {
+/**
+ * Streams are answered only once the first delta is in: an exception frame that Bedrock sends
+ * before any content (throttling, validation) then becomes an ordinary HTTP error with its status
+ * (429, 400 …) that SDKs and retries understand, as LiteLLM does, instead of a 200 with an error
+ * event. After the first byte, failures can only be in-band.
+ */
+async function streamChat(call: Call): Promise<Response> {
+  const { gw, signal } = call
+  const upstreamStarted = gw.now()
+  let iterator: AsyncIterator<ChatDelta>
+  let first: IteratorResult<ChatDelta>
   try {
-    yield* deltas
+    iterator = (await call.provider.stream(call.body, call.providerCall))[Symbol.asyncIterator]()
+    first = await iterator.next()
   } catch (error) {
-    throw toError(error)
+    signal.done()
+    throw signal.toError(error)
+  }
+  signal.progress()
+  const headers = responseHeaders(call, gw.now() - upstreamStarted)
+  headers.set('content-type', 'text/event-stream; charset=utf-8')
+  headers.set('cache-control', 'no-cache')
+  const stream = toSseStream(withProgress(first, iterator, call), {
+    meta: completionMeta(call),
+    includeUsage: call.body.stream_options?.include_usage === true,
+    clientGone: () => call.request.signal.aborted,
+    onCancel: signal.abort,
+    onEnd: (outcome) => {
+      signal.done()
+      if (outcome.error !== undefined) {
+        gw.logger.warn('stream failed', {
+          callId: call.callId,
+          deployment: call.deployment.id,
+          error: outcome.error,
+        })
+      } else if (outcome.cancelled) {
+        gw.logger.debug('stream cancelled by client', { callId: call.callId, deployment: call.deployment.id })
+      }
+    },
+  })
+  return new Response(stream, { status: 200, headers })
+}
+
+/** Replays the peeked first delta, re-arms the idle timeout per delta, and maps timeout aborts to 408. */
+async function* withProgress(first: IteratorResult<ChatDelta>, rest: AsyncIterator<ChatDelta>, call: Call) {
+  try {
+    if (first.done) return
+    yield first.value
+    for (;;) {
+      const next = await rest.next()
+      if (next.done) return
+      call.signal.progress()
+      yield next.value
+    }
+  } catch (error) {
+    throw call.signal.toError(error)
+  } finally {
+    await rest.return?.()
   }
 }
 
-function logEnd(
-  gw: Gateway,
-  callId: string,
-  body: ChatRequest,
-  deployment: Deployment,
-  error: unknown,
-  cancelled: boolean,
-) {
-  if (error !== undefined)
-    gw.logger.warn('stream failed', { callId, model: body.model, deployment: deployment.id, error })
-  else if (cancelled) gw.logger.debug('stream cancelled by client', { callId, deployment: deployment.id })
+function completionMeta(call: Call) {
+  return {
+    id: `chatcmpl-${call.callId}`,
+    created: Math.floor(Date.now() / 1000),
+    model: call.provider.responseModel?.(call.deployment) ?? call.deployment.providerModel,
+  }
+}
+
+function responseHeaders(call: Call, upstreamMs: number): Headers {
+  const responseMs = call.gw.now() - call.started
+  return litellmHeaders({
+    callId: call.callId,
+    deployment: call.deployment,
+    apiBase: call.provider.apiBase?.(call.deployment, call.gw.env),
+    overheadMs: Math.max(0, responseMs - upstreamMs),
+    responseMs,
+  })
 }
 
 /** Our bugs are errors, upstream trouble is a warning, a client's bad request is debug noise. */
@@ -129,16 +169,4 @@ function logFailure(gw: Gateway, callId: string, error: GatewayError, thrown: un
   else if (error.origin === 'upstream') gw.logger.warn('upstream call failed', fields)
   else if (error.status >= 500) gw.logger.error('chat completion failed', { ...fields, error: thrown })
   else gw.logger.info('request refused', fields)
-}
-
-/** Request, then deployment, then `litellm_settings.drop_params` (LiteLLM's precedence). */
-function dropParams(body: ChatRequest, deployment: Deployment, gw: Gateway): boolean {
-  for (const value of [body.drop_params, deployment.params.drop_params, gw.config.litellmSettings.drop_params]) {
-    if (typeof value === 'boolean') return value
-  }
-  return gw.env.LITELLM_DROP_PARAMS === 'true' || gw.env.LITELLM_DROP_PARAMS === 'True'
-}
-
-function numberParam(value: unknown): number | undefined {
-  return typeof value === 'number' && value > 0 ? value : undefined
 }

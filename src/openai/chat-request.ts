@@ -90,7 +90,10 @@ export const chatRequestSchema = z
     tools: z.array(toolSchema).nullable().optional(),
     tool_choice: toolChoiceSchema.nullable().optional(),
     user: z.string().optional(),
+    /** LiteLLM extras, stripped before the provider call. */
     mock_response: z.string().optional(),
+    timeout: z.number().positive().optional(),
+    drop_params: z.boolean().optional(),
   })
   .loose()
 

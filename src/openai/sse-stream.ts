@@ -17,6 +17,12 @@ export interface SseOptions {
   onEnd: (outcome: StreamOutcome) => void
   /** Called when the client cancels, to abort the upstream call. */
   onCancel: () => void
+  /**
+   * Whether the client has disconnected. Runtimes that signal a disconnect through the request
+   * (Lambda, Workers) rather than by cancelling the stream make the upstream read fail with an
+   * abort; that is a cancellation, not an error to report.
+   */
+  clientGone?: () => boolean
 }
 
 const encoder = new TextEncoder()
@@ -69,6 +75,11 @@ export function toSseStream(
           return
         }
       } catch (error) {
+        if (options.clientGone?.()) {
+          controller.close()
+          end({ usage, cancelled: true })
+          return
+        }
         controller.enqueue(encoder.encode(errorEvent(toGatewayError(error))))
         controller.close()
         end({ usage, error, cancelled: false })

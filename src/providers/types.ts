@@ -93,6 +93,8 @@ export interface ChatProvider {
    * on a mid-stream failure.
    */
   stream(request: ChatRequest, call: ProviderCall): Promise<AsyncIterable<ChatDelta>>
+  /** The model name reported in responses (LiteLLM reports the provider's model id); default `providerModel`. */
+  responseModel?(deployment: Deployment): string
   /** The upstream base URL, reported in `x-litellm-model-api-base` (none for the mock). */
   apiBase?(deployment: Deployment, env: Env): string
 }

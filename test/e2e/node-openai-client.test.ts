@@ -20,6 +20,14 @@ model_list:
       aws_region_name: us-east-1
       aws_access_key_id: os.environ/FAKE_AWS_KEY
       aws_secret_access_key: os.environ/FAKE_AWS_SECRET
+  - model_name: impatient
+    litellm_params:
+      model: bedrock/anthropic.claude-3-haiku-20240307-v1:0
+      aws_region_name: us-east-1
+      aws_access_key_id: os.environ/FAKE_AWS_KEY
+      aws_secret_access_key: os.environ/FAKE_AWS_SECRET
+      timeout: 1
+      stream_timeout: 1
   - model_name: demo
     litellm_params:
       model: mock/demo
@@ -185,7 +193,7 @@ describe('chat completions through Bedrock Converse', () => {
 
   it('lists model groups', async () => {
     const models = await client.models.list()
-    expect(models.data.map((m) => m.id).sort()).toEqual(['bedrock-claude-v3-haiku', 'demo'])
+    expect(models.data.map((m) => m.id).sort()).toEqual(['bedrock-claude-v3-haiku', 'demo', 'impatient'])
   })
 })
 
@@ -294,5 +302,75 @@ describe('errors arrive as typed SDK exceptions', () => {
     })
     expect(missing.status).toBe(404)
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('404')
+  })
+
+  it('an exception frame before any content is an HTTP error with its status, not a 200', async () => {
+    fake.script({
+      type: 'stream',
+      exceptionAfter: 1, // messageStart, then the exception: no content was streamed yet
+      exception: {
+        type: 'throttlingException',
+        message: 'Too many requests, please wait before trying again.',
+      },
+    })
+    const error = await client.chat.completions
+      .create({ model: 'bedrock-claude-v3-haiku', messages: [{ role: 'user', content: 'hi' }], stream: true })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError)
+    expect((error as APIError).status).toBe(429)
+  })
+})
+
+describe('timeouts', () => {
+  it('a non-streaming call over `timeout` → 408 litellm.Timeout', async () => {
+    fake.script({ type: 'default', delayMs: 2500 })
+    const started = Date.now()
+    const error = await client.chat.completions
+      .create({ model: 'impatient', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e)
+    expect((error as APIError).status).toBe(408)
+    expect((error as APIError).message).toContain('litellm.Timeout')
+    expect(Date.now() - started).toBeLessThan(2400)
+  })
+
+  it('a stream whose first chunk takes longer than `stream_timeout` → 408 before any byte', async () => {
+    fake.script({ type: 'stream', delayMs: 2500 })
+    const error = await client.chat.completions
+      .create({ model: 'impatient', messages: [{ role: 'user', content: 'hi' }], stream: true })
+      .catch((e: unknown) => e)
+    expect((error as APIError).status).toBe(408)
+  })
+
+  it('a started stream is bounded by the gap between chunks, not by its total length', async () => {
+    // 8 chunks 400 ms apart = 3.2 s in total, longer than timeout: 1, but never 1 s without progress.
+    fake.script({
+      type: 'stream',
+      reply: { text: 'one two three four five six seven' },
+      eventGapMs: 400,
+      split: false,
+    })
+    const stream = await client.chat.completions.create({
+      model: 'impatient',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    })
+    let text = ''
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ''
+    expect(text).toBe('one two three four five six seven')
+  })
+
+  it('a stream that stalls mid-way ends with a 408 error event', async () => {
+    fake.script({ type: 'stream', hangAfter: 3 })
+    const stream = await client.chat.completions.create({
+      model: 'impatient',
+      messages: [{ role: 'user', content: 'a longer prompt so there is text' }],
+      stream: true,
+    })
+    const error = await (async () => {
+      for await (const _ of stream) {
+        // drain
+      }
+    })().catch((e: unknown) => e)
+    expect(String((error as Error).message)).toContain('litellm.Timeout')
   })
 })

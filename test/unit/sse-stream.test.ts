@@ -111,4 +111,19 @@ describe('toSseStream', () => {
     expect(pulled).toBe(after)
     expect(pulled).toBeLessThan(10)
   })
+
+  it('treats a failure after the client left as a cancellation, not an error event', async () => {
+    let outcome: StreamOutcome | undefined
+    const text = await readAll(
+      toSseStream(from([{ content: 'partial' }], new GatewayError({ status: 500, message: 'aborted' })), {
+        meta,
+        includeUsage: false,
+        clientGone: () => true,
+        onCancel: () => {},
+        onEnd: (o) => (outcome = o),
+      }),
+    )
+    expect(text).not.toContain('"error"')
+    expect(outcome).toEqual({ usage: undefined, cancelled: true })
+  })
 })
