@@ -139,7 +139,7 @@ async function writeResponse(response: Response, res: ServerResponse, signal: Ab
     for (;;) {
       const { done, value } = await reader.read()
       if (done) break
-      if (!res.write(value)) await Promise.race([once(res, 'drain'), once(res, 'close')])
+      if (!res.write(value)) await drainOrClose(res)
       if (signal.aborted) return
     }
     res.end()
@@ -148,4 +148,26 @@ async function writeResponse(response: Response, res: ServerResponse, signal: Ab
   } finally {
     signal.removeEventListener('abort', onAbort)
   }
+}
+
+/**
+ * Resolves once the response can take more data ('drain') or never will ('close'/'error'), and removes
+ * every listener it added when it settles. A slow reader pushes back on nearly every chunk; racing two
+ * `once()` calls left the loser attached each time, so a long stream piled up hundreds of 'close'
+ * listeners (MaxListenersExceededWarning) and kept them alive until the response ended.
+ */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  // 'close' has already fired on a destroyed response and will not fire again; waiting would hang.
+  if (res.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    const settle = () => {
+      res.off('drain', settle)
+      res.off('close', settle)
+      res.off('error', settle)
+      resolve()
+    }
+    res.on('drain', settle)
+    res.on('close', settle)
+    res.on('error', settle)
+  })
 }

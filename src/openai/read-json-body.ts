@@ -10,6 +10,13 @@ import { pythonLiteralsToJson } from './python-literals'
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const text = await readText(request, maxBytes)
   if (text.trim() === '') throw invalidJson('Request body is empty; expected a JSON object.')
+  const body = parse(text)
+  if (exceedsDepth(body, MAX_DEPTH))
+    throw invalidJson(`Request body is nested too deeply (more than ${MAX_DEPTH} levels).`)
+  return body
+}
+
+function parse(text: string): unknown {
   try {
     return JSON.parse(text)
   } catch (strictError) {
@@ -19,6 +26,30 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
       throw invalidJson(`Request body is not valid JSON: ${(strictError as Error).message}`)
     }
   }
+}
+
+/**
+ * JSON.parse copes with deep nesting, but everything after it that recurses (JSON.stringify of tool
+ * parameters, schema conversion) overflows the stack: 20 000 nested `[` fit in 40 KB and ended as a
+ * RangeError → 500. No real request nests anywhere near this deep.
+ */
+const MAX_DEPTH = 64
+
+/**
+ * Iterative on purpose: a recursive walk would overflow on exactly the input it guards against.
+ * Only objects and arrays are visited; strings and numbers cost nothing.
+ */
+function exceedsDepth(root: unknown, maxDepth: number): boolean {
+  const stack: [value: object, depth: number][] = []
+  if (typeof root === 'object' && root !== null) stack.push([root, 1])
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    const [value, depth] = entry
+    if (depth > maxDepth) return true
+    const children: unknown[] = Array.isArray(value) ? value : Object.values(value)
+    for (const child of children)
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+  }
+  return false
 }
 
 async function readText(request: Request, maxBytes: number): Promise<string> {

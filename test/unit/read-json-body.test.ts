@@ -58,3 +58,45 @@ describe('readJsonBody', () => {
     expect(sent).toBeLessThan(10)
   })
 })
+
+describe('readJsonBody nesting depth', () => {
+  const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth)
+  /** A chat request whose tool parameters nest `depth` arrays deep (the wrapping adds 4 levels). */
+  const toolBody = (depth: number) =>
+    `{"model":"m","messages":[],"tools":[{"type":"function","function":{"name":"f","parameters":${nestedArrays(depth)}}}]}`
+
+  it('accepts 64 levels (the limit) and 60 levels', async () => {
+    expect(await readJsonBody(post(nestedArrays(64)), 1_000)).toBeInstanceOf(Array)
+    const body = (await readJsonBody(post(toolBody(55)), 1_000)) as { tools: unknown[] }
+    expect(body.tools).toHaveLength(1)
+    let objects = '{}'
+    for (let i = 1; i < 60; i++) objects = `{"a":${objects},"s":"[[[["}`
+    expect(await readJsonBody(post(objects), 10_000)).toHaveProperty('a')
+  })
+
+  it('rejects 65 levels with 400', async () => {
+    const error = await rejection(readJsonBody(post(nestedArrays(65)), 1_000))
+    expect(error.status).toBe(400)
+    expect(error.origin).toBe('client')
+    expect(error.message).toBe('Request body is nested too deeply (more than 64 levels).')
+  })
+
+  it('rejects nesting inside tool parameters and objects as well as arrays', async () => {
+    expect(await readJsonBody(post(toolBody(60)), 1_000)).toHaveProperty('tools')
+    expect((await rejection(readJsonBody(post(toolBody(61)), 1_000))).status).toBe(400)
+    let objects = '{}'
+    for (let i = 1; i < 65; i++) objects = `{"a":${objects}}`
+    expect((await rejection(readJsonBody(post(objects), 10_000))).status).toBe(400)
+  })
+
+  it('rejects 20 000 levels with 400, not a RangeError', async () => {
+    const error = await rejection(readJsonBody(post(toolBody(20_000)), 100_000))
+    expect(error.status).toBe(400)
+    expect(error.message).toMatch(/nested too deeply/)
+  })
+
+  it('rejects deep nesting that only parses after the Python-literal rewrite', async () => {
+    const body = `{"stream": True, "x": ${nestedArrays(100)}}`
+    expect((await rejection(readJsonBody(post(body), 1_000))).status).toBe(400)
+  })
+})

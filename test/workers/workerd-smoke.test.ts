@@ -96,6 +96,8 @@ describe('worker bundle in workerd (no nodejs_compat)', { timeout: 60_000 }, () 
       modules: true,
       scriptPath: BUNDLE,
       compatibilityDate: '2026-04-01',
+      // Same flags as wrangler.toml: request.signal fires on client disconnect only with this one.
+      compatibilityFlags: ['enable_request_signal'],
       bindings: { LITELLM_MASTER_KEY: MASTER_KEY, PROXY_CONFIG: proxyConfig(fake), LITELLM_LOG: 'INFO' },
     })
     await mf.ready
