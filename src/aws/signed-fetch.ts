@@ -29,7 +29,7 @@ const signingKeys = new Map<string, ArrayBuffer>()
  * is therefore never involved: retries and fallbacks belong to the router.
  *
  * The URL path must already hold each label encoded once; aws4fetch encodes it again for the
- * canonical request.
+ * canonical request. Redirects are never followed (see below): check for 3xx responses.
  */
 export async function signedFetch(request: SignedRequest, fetchImpl: typeof fetch): Promise<Response> {
   if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear()
@@ -48,5 +48,9 @@ export async function signedFetch(request: SignedRequest, fetchImpl: typeof fetc
     headers: signed.headers,
     body: request.body ?? null,
     signal: request.signal ?? null,
+    // A followed redirect would replay the Authorization and x-amz-security-token headers to whatever
+    // host the endpoint names. AWS APIs do not redirect signed calls, so the caller gets the 3xx (or
+    // an opaque redirect) and treats it as an upstream fault.
+    redirect: 'manual',
   })
 }

@@ -16,8 +16,8 @@ const deployment = (params: Record<string, unknown> = {}): Deployment => ({
 const request = (body: Record<string, unknown>): ChatRequest =>
   chatRequestSchema.parse({ model: 'claude', ...body })
 
-const map = (body: Record<string, unknown>, params?: Record<string, unknown>) =>
-  toConverseRequest(request(body), deployment(params))
+const map = (body: Record<string, unknown>, params?: Record<string, unknown>, dropParams = false) =>
+  toConverseRequest(request(body), deployment(params), { dropParams })
 
 function rejection(fn: () => unknown): GatewayError {
   try {
@@ -324,5 +324,80 @@ describe('toConverseRequest: inference parameters', () => {
 
   it('sends nothing optional for a bare request', () => {
     expect(map({ messages })).toEqual({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] })
+  })
+})
+
+describe('toConverseRequest: unsupported OpenAI parameters', () => {
+  const messages = [{ role: 'user', content: 'hi' }]
+
+  it.each([
+    ['n', { n: 2 }],
+    ['response_format', { response_format: { type: 'json_object' } }],
+    ['response_format', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }],
+    ['seed', { seed: 42 }],
+    ['presence_penalty', { presence_penalty: 0.5 }],
+    // LiteLLM compares against None, so an explicit 0 still counts as asking for it.
+    ['frequency_penalty', { frequency_penalty: 0 }],
+    ['logit_bias', { logit_bias: { '50256': -100 } }],
+    ['logprobs', { logprobs: true }],
+    ['top_logprobs', { top_logprobs: 3 }],
+  ])('rejects %s with a 400 naming it, like LiteLLM (UnsupportedParamsError)', (name, extra) => {
+    const error = rejection(() => map({ messages, ...extra }))
+    expect(error.status).toBe(400)
+    expect(error.param).toBe(name)
+    expect(error.origin).toBe('client')
+    expect(error.message).toBe(
+      `litellm.UnsupportedParamsError: bedrock does not support parameters: ['${name}'], for model=anthropic.claude-3-haiku-20240307-v1:0. ` +
+        'To drop these, set litellm.drop_params=True (drop_params: true in litellm_settings, the deployment or the request).',
+    )
+  })
+
+  it('lists every unsupported parameter and points param at the first', () => {
+    const error = rejection(() => map({ messages, seed: 1, logit_bias: {}, top_logprobs: 2 }))
+    expect(error.param).toBe('seed')
+    expect(error.message).toMatch(/parameters: \['seed', 'logit_bias', 'top_logprobs'\], for model=/)
+  })
+
+  it('names the model without the converse/ route marker', () => {
+    const error = rejection(() =>
+      toConverseRequest(
+        request({ messages, seed: 1 }),
+        { ...deployment(), providerModel: 'converse/anthropic.claude-3-haiku-20240307-v1:0' },
+        { dropParams: false },
+      ),
+    )
+    expect(error.message).toMatch(/for model=anthropic\.claude-3-haiku-20240307-v1:0\./)
+  })
+
+  it('accepts the values that ask for nothing extra', () => {
+    const body = map({
+      messages,
+      n: 1,
+      response_format: { type: 'text' },
+      logprobs: false,
+      seed: null,
+      presence_penalty: null,
+      top_logprobs: null,
+    })
+    expect(body).toEqual({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] })
+  })
+
+  it('silently drops them with drop_params, sending the same body as without them', () => {
+    const all = {
+      n: 3,
+      response_format: { type: 'json_object' },
+      seed: 7,
+      presence_penalty: 1,
+      frequency_penalty: 1,
+      logit_bias: { '1': 1 },
+      logprobs: true,
+      top_logprobs: 5,
+    }
+    const body = map({ messages, temperature: 0.3, ...all }, undefined, true)
+    expect(body).toEqual(map({ messages, temperature: 0.3 }))
+    expect(body).toEqual({
+      messages: [{ role: 'user', content: [{ text: 'hi' }] }],
+      inferenceConfig: { temperature: 0.3 },
+    })
   })
 })

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { decodeEventStream } from '../../src/aws/event-stream'
 import { encodeEventStreamMessage } from '../../src/aws/event-stream-encode'
 import { GatewayError } from '../../src/errors'
+import { toChatOutput } from '../../src/providers/bedrock/converse-response'
 import { converseStreamDeltas } from '../../src/providers/bedrock/converse-stream'
 import type { ChatDelta } from '../../src/providers/types'
 
@@ -132,6 +133,62 @@ describe('converseStreamDeltas', () => {
     const usageAt = out.findIndex((d) => d.usage !== undefined)
     expect(finishAt).toBeGreaterThan(-1)
     expect(usageAt).toBe(finishAt + 1)
+  })
+
+  it('completes a tool call that streamed no input with "{}" at contentBlockStop, as the non-streaming answer', async () => {
+    const bytes = concat([
+      event('messageStart', { role: 'assistant' }),
+      event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Checking.' } }),
+      event('contentBlockStop', { contentBlockIndex: 0 }),
+      event('contentBlockStart', {
+        contentBlockIndex: 1,
+        start: { toolUse: { toolUseId: 'tooluse_1', name: 'get_time' } },
+      }),
+      event('contentBlockStop', { contentBlockIndex: 1 }),
+      event('contentBlockStart', {
+        contentBlockIndex: 2,
+        start: { toolUse: { toolUseId: 'tooluse_2', name: 'get_weather' } },
+      }),
+      event('contentBlockDelta', { contentBlockIndex: 2, delta: { toolUse: { input: '{"city":"Oslo"}' } } }),
+      event('contentBlockStop', { contentBlockIndex: 2 }),
+      // A repeated stop must not append a second "{}".
+      event('contentBlockStop', { contentBlockIndex: 1 }),
+      event('messageStop', { stopReason: 'tool_use' }),
+    ])
+    const { out, error } = await collect(deltas(bytes))
+    expect(error).toBeUndefined()
+    expect(out).toEqual([
+      { content: 'Checking.' },
+      {
+        toolCalls: [
+          { index: 0, id: 'tooluse_1', type: 'function', function: { name: 'get_time', arguments: '' } },
+        ],
+      },
+      { toolCalls: [{ index: 0, function: { arguments: '{}' } }] },
+      {
+        toolCalls: [
+          { index: 1, id: 'tooluse_2', type: 'function', function: { name: 'get_weather', arguments: '' } },
+        ],
+      },
+      { toolCalls: [{ index: 1, function: { arguments: '{"city":"Oslo"}' } }] },
+      { finishReason: 'tool_calls' },
+    ])
+    // The streamed arguments, joined per index, equal what toChatOutput reports for `input: {}`.
+    const joined = out
+      .flatMap((d) => d.toolCalls ?? [])
+      .filter((t) => t.index === 0)
+      .map((t) => t.function?.arguments ?? '')
+      .join('')
+    const nonStreaming = toChatOutput(
+      {
+        output: {
+          message: { content: [{ toolUse: { toolUseId: 'tooluse_1', name: 'get_time', input: {} } }] },
+        },
+        stopReason: 'tool_use',
+      },
+      'm',
+    )
+    expect(joined).toBe(nonStreaming.message.tool_calls?.[0]?.function.arguments)
   })
 
   it('maps reasoning deltas and skips unknown events and empty deltas', async () => {

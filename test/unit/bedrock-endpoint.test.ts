@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { GatewayError } from '../../src/errors'
 import {
   bedrockRegion,
   bedrockRuntimeBase,
@@ -19,9 +20,19 @@ const deployment = (providerModel: string, extra: Record<string, unknown> = {}):
   modelName: 'm',
   provider: 'bedrock',
   providerModel,
-  params: params(extra),
+  params: params({ model: `bedrock/${providerModel}`, ...extra }),
   modelInfo: {},
 })
+
+function thrown(fn: () => unknown): GatewayError {
+  try {
+    fn()
+  } catch (error) {
+    if (error instanceof GatewayError) return error
+    throw error
+  }
+  throw new Error('expected a GatewayError')
+}
 
 describe('encodeModelId / converseUrl', () => {
   it('encodes an inference-profile ARN once, as one path label', () => {
@@ -91,5 +102,74 @@ describe('bedrockModelId', () => {
     expect(
       bedrockModelId(deployment('anthropic.claude-3-haiku-20240307-v1:0', { model_id: PROFILE_ARN })),
     ).toBe(PROFILE_ARN)
+  })
+})
+
+describe('bedrockModelId: LiteLLM route prefixes', () => {
+  it('strips nova/ like converse/, and keeps ARNs (which contain /) whole', () => {
+    expect(bedrockModelId(deployment('nova/arn:aws:bedrock:us-east-1:123456789012:custom-model/abc'))).toBe(
+      'arn:aws:bedrock:us-east-1:123456789012:custom-model/abc',
+    )
+    expect(bedrockModelId(deployment(`converse/${PROFILE_ARN}`))).toBe(PROFILE_ARN)
+    expect(bedrockModelId(deployment(PROFILE_ARN))).toBe(PROFILE_ARN)
+    expect(bedrockModelId(deployment('us.amazon.nova-pro-v1:0'))).toBe('us.amazon.nova-pro-v1:0')
+  })
+
+  it.each([
+    'invoke',
+    'converse_like',
+    'agent',
+    'agentcore',
+    'async_invoke',
+    'llama',
+    'deepseek_r1',
+    'openai',
+    'qwen3',
+    'something_new',
+  ])('rejects %s/ as an unsupported route instead of calling a bogus model id', (route) => {
+    const model = `${route}/anthropic.claude-3-haiku-20240307-v1:0`
+    const error = thrown(() => bedrockModelId(deployment(model)))
+    expect(error.status).toBe(400)
+    expect(error.origin).toBe('gateway')
+    expect(error.retryable).toBe(false)
+    expect(error.message).toBe(
+      `Bedrock route '${route}/' (model=bedrock/${model}) is not supported by this gateway yet; ` +
+        'use bedrock/<model id> or bedrock/converse/<model id>.',
+    )
+  })
+
+  it('rejects an unsupported route even when model_id overrides the id, and behind converse/', () => {
+    expect(thrown(() => bedrockModelId(deployment('invoke/x', { model_id: PROFILE_ARN }))).message).toMatch(
+      /^Bedrock route 'invoke\/'/,
+    )
+    expect(thrown(() => bedrockModelId(deployment('converse/invoke/x'))).message).toMatch(
+      /^Bedrock route 'invoke\/' \(model=bedrock\/converse\/invoke\/x\)/,
+    )
+  })
+})
+
+describe('bedrockRuntimeBase: invalid overrides', () => {
+  it.each([
+    [
+      'aws_bedrock_runtime_endpoint',
+      params({ aws_bedrock_runtime_endpoint: 'bedrock-runtime.us-east-1.amazonaws.com' }),
+      {},
+    ],
+    ['api_base', params({ api_base: 'ftp://host' }), {}],
+    ['api_base', params({ api_base: 'http://host:4010/?x=1' }), {}],
+    ['AWS_BEDROCK_RUNTIME_ENDPOINT', params(), { AWS_BEDROCK_RUNTIME_ENDPOINT: 'http://' }],
+    ['AWS_ENDPOINT_URL_BEDROCK_RUNTIME', params(), { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: 'http://exa mple' }],
+    ['AWS_ENDPOINT_URL', params(), { AWS_ENDPOINT_URL: 'localhost:4566' }],
+  ])('names %s in a non-retryable gateway 500', (key, p, env) => {
+    const error = thrown(() => bedrockRuntimeBase(p, env, 'us-east-1'))
+    expect(error.status).toBe(500)
+    expect(error.origin).toBe('gateway')
+    expect(error.retryable).toBe(false)
+    expect(error.message).toMatch(new RegExp(`endpoint set in ${key} is not a valid http\\(s\\) URL`))
+  })
+
+  it('does not echo the configured value', () => {
+    const error = thrown(() => bedrockRuntimeBase(params({ api_base: 'user:hunter2@nowhere' }), {}, 'x'))
+    expect(error.message).not.toContain('hunter2')
   })
 })

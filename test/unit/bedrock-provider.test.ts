@@ -44,6 +44,7 @@ interface Seen {
   headers: Headers
   body: string
   signal: AbortSignal | null | undefined
+  redirect: RequestRedirect | undefined
 }
 
 /** A fake `fetch` that records the request and answers with `respond()`. */
@@ -59,6 +60,7 @@ function fakeFetch(respond: (seen: Seen) => Response | Promise<Response>): {
       headers: new Headers(init?.headers),
       body: typeof init?.body === 'string' ? init.body : '',
       signal: init?.signal,
+      redirect: init?.redirect,
     }
     seen.push(s)
     return respond(s)
@@ -66,12 +68,17 @@ function fakeFetch(respond: (seen: Seen) => Response | Promise<Response>): {
   return { fetch: impl as typeof fetch, seen }
 }
 
-const call = (fetchImpl: typeof fetch, params?: Record<string, unknown>, env = {}): ProviderCall => ({
+const call = (
+  fetchImpl: typeof fetch,
+  params?: Record<string, unknown>,
+  env = {},
+  dropParams = false,
+): ProviderCall => ({
   deployment: deployment(params),
   env,
   fetch: fetchImpl,
   signal: new AbortController().signal,
-  dropParams: false,
+  dropParams,
 })
 
 /** protocols.md §4.4: recompute the signature with @smithy/signature-v4, an independent implementation. */
@@ -157,8 +164,18 @@ describe('bedrockProvider.complete', () => {
         total_tokens: 15,
         prompt_tokens_details: { cached_tokens: 0 },
       },
-      model: 'converse/anthropic.claude-3-5-sonnet-20240620-v1:0',
+      // The id actually called: model_id's ARN here.
+      model: PROFILE_ARN,
     })
+  })
+
+  it('reports the Bedrock model id without the converse/ marker, streamed or not', async () => {
+    const { fetch, seen } = fakeFetch(() => Response.json(converseAnswer))
+    const output = await bedrockProvider.complete(request, call(fetch, { model_id: undefined }))
+    expect(seen[0]!.url).toContain('/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse')
+    expect(output.model).toBe('anthropic.claude-3-5-sonnet-20240620-v1:0')
+    expect(bedrockProvider.responseModel?.(deployment({ model_id: undefined }))).toBe(output.model)
+    expect(bedrockProvider.responseModel?.(deployment())).toBe(PROFILE_ARN)
   })
 
   it('passes the call signal to fetch', async () => {
@@ -188,15 +205,59 @@ describe('bedrockProvider.complete', () => {
   })
 
   it('turns a network failure into a retryable 502 without secrets', async () => {
+    // Runtimes and proxies can quote request details in a network error's message.
     const { fetch } = fakeFetch(() => {
-      throw new TypeError('fetch failed')
+      throw new TypeError(`connect failed for AKIDEXAMPLE:${SECRET} x-amz-security-token=${TOKEN}`)
     })
     const error = await bedrockProvider.complete(request, call(fetch)).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(GatewayError)
     expect((error as GatewayError).status).toBe(502)
     expect((error as GatewayError).retryable).toBe(true)
-    expect((error as GatewayError).message).toMatch(/could not reach 127\.0\.0\.1:4010/)
+    expect((error as GatewayError).message).toBe(
+      'litellm.APIConnectionError: BedrockException - could not reach 127.0.0.1:4010 (TypeError).',
+    )
     expect((error as GatewayError).message).not.toContain(SECRET)
+    expect((error as GatewayError).message).not.toContain(TOKEN)
+  })
+
+  it("keeps only an errno-style code from a network error's cause", async () => {
+    const cause = Object.assign(new Error(`connect ECONNREFUSED ${SECRET}`), { code: 'ECONNREFUSED' })
+    const { fetch } = fakeFetch(() => {
+      throw new TypeError('fetch failed', { cause })
+    })
+    const error = await bedrockProvider.complete(request, call(fetch)).catch((e: unknown) => e)
+    expect((error as GatewayError).message).toMatch(/could not reach 127\.0\.0\.1:4010 \(ECONNREFUSED\)\.$/)
+    expect((error as GatewayError).message).not.toContain(SECRET)
+  })
+
+  it.each([301, 302, 307, 308])(
+    'never follows a %i redirect: the signed call is made once and fails as an upstream 502',
+    async (status) => {
+      const { fetch, seen } = fakeFetch(
+        () => new Response('moved', { status, headers: { location: 'http://evil.example/steal' } }),
+      )
+      const error = await bedrockProvider.complete(request, call(fetch)).catch((e: unknown) => e)
+      expect(seen).toHaveLength(1)
+      expect(seen[0]!.redirect).toBe('manual')
+      expect(error).toBeInstanceOf(GatewayError)
+      expect((error as GatewayError).status).toBe(502)
+      expect((error as GatewayError).origin).toBe('upstream')
+      expect((error as GatewayError).message).toMatch(
+        new RegExp(`127\\.0\\.0\\.1:4010 answered with a redirect \\(HTTP ${status}\\)`),
+      )
+      expect((error as GatewayError).message).not.toContain('evil.example')
+    },
+  )
+
+  it('treats an opaque redirect (browser-style manual mode) as a 502 too', async () => {
+    const opaque = new Response(null, { status: 200 })
+    Object.defineProperty(opaque, 'type', { value: 'opaqueredirect' })
+    Object.defineProperty(opaque, 'status', { value: 0 })
+    const { fetch } = fakeFetch(() => opaque)
+    await expect(bedrockProvider.complete(request, call(fetch))).rejects.toMatchObject({
+      status: 502,
+      origin: 'upstream',
+    })
   })
 
   it('lets an abort through untouched', async () => {
@@ -212,14 +273,79 @@ describe('bedrockProvider.complete', () => {
     expect(error).toBe(abort)
   })
 
-  it('fails with 401 before any I/O when no credentials are configured', async () => {
+  it('fails with a gateway 500 (not a 401) before any I/O when no credentials are configured', async () => {
     const { fetch, seen } = fakeFetch(() => Response.json(converseAnswer))
     const error = await bedrockProvider
       .complete(request, call(fetch, { aws_access_key_id: undefined, aws_secret_access_key: undefined }))
       .catch((e: unknown) => e)
-    expect((error as GatewayError).status).toBe(401)
-    expect((error as GatewayError).message).toMatch(/aws_access_key_id/)
+    expect((error as GatewayError).status).toBe(500)
+    expect((error as GatewayError).origin).toBe('gateway')
+    expect((error as GatewayError).retryable).toBe(false)
+    expect((error as GatewayError).message).toMatch(/deployment claude: .*aws_access_key_id/)
     expect(seen).toHaveLength(0)
+  })
+
+  it('refuses aws_role_name instead of calling Bedrock with the environment credentials', async () => {
+    const { fetch, seen } = fakeFetch(() => Response.json(converseAnswer))
+    const env = { AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 'envsecret' }
+    const params = {
+      aws_access_key_id: undefined,
+      aws_secret_access_key: undefined,
+      aws_role_name: 'arn:aws:iam::123456789012:role/bedrock-caller',
+    }
+    await expect(bedrockProvider.complete(request, call(fetch, params, env))).rejects.toMatchObject({
+      status: 500,
+      origin: 'gateway',
+      retryable: false,
+      message:
+        'aws_role_name is set on deployment claude but assuming roles is not supported yet; ' +
+        'refusing to fall back to other credentials.',
+    })
+    expect(seen).toHaveLength(0)
+  })
+
+  it('rejects an unsupported LiteLLM route (invoke/) before any I/O', async () => {
+    const { fetch, seen } = fakeFetch(() => Response.json(converseAnswer))
+    const c = call(fetch, { model: 'bedrock/invoke/anthropic.claude-3-5-sonnet-20240620-v1:0' })
+    c.deployment.providerModel = 'invoke/anthropic.claude-3-5-sonnet-20240620-v1:0'
+    await expect(bedrockProvider.complete(request, c)).rejects.toMatchObject({
+      status: 400,
+      origin: 'gateway',
+      retryable: false,
+      message: expect.stringMatching(/^Bedrock route 'invoke\/' \(model=bedrock\/invoke\/anthropic/),
+    })
+    await expect(bedrockProvider.stream(request, c)).rejects.toMatchObject({ status: 400 })
+    expect(seen).toHaveLength(0)
+  })
+
+  it('rejects an invalid endpoint URL as a named gateway 500 before any I/O', async () => {
+    const { fetch, seen } = fakeFetch(() => Response.json(converseAnswer))
+    const error = await bedrockProvider
+      .complete(request, call(fetch, { aws_bedrock_runtime_endpoint: '127.0.0.1:4010' }))
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ status: 500, origin: 'gateway', retryable: false })
+    expect((error as GatewayError).message).toMatch(
+      /aws_bedrock_runtime_endpoint is not a valid http\(s\) URL/,
+    )
+    expect(seen).toHaveLength(0)
+  })
+
+  it('answers 400 for an unsupported parameter, or drops it when dropParams is set', async () => {
+    const { fetch, seen } = fakeFetch(() => Response.json(converseAnswer))
+    const seeded = chatRequestSchema.parse({ ...request, seed: 42, presence_penalty: 0.1 })
+    await expect(bedrockProvider.complete(seeded, call(fetch))).rejects.toMatchObject({
+      status: 400,
+      param: 'seed',
+      message: expect.stringContaining("bedrock does not support parameters: ['seed', 'presence_penalty']"),
+    })
+    expect(seen).toHaveLength(0)
+    await bedrockProvider.complete(seeded, call(fetch, {}, {}, true))
+    expect(seen).toHaveLength(1)
+    expect(JSON.parse(seen[0]!.body)).toEqual({
+      messages: [{ role: 'user', content: [{ text: 'Hi' }] }],
+      system: [{ text: 'Be terse.' }],
+      inferenceConfig: { maxTokens: 64 },
+    })
   })
 
   it('rejects a bad request with 400 before any I/O', async () => {

@@ -9,6 +9,7 @@ import type {
   InferenceConfig,
   ToolConfig,
 } from './converse-types'
+import { bedrockBaseModel } from './model-id'
 
 /**
  * OpenAI chat request → Bedrock Converse body, following LiteLLM's `AmazonConverseConfig` and
@@ -233,7 +234,52 @@ export function toolConfig(
   return mapped ? { tools: specs, toolChoice: mapped } : { tools: specs }
 }
 
-export function toConverseRequest(req: ChatRequest, deployment: Deployment): ConverseRequest {
+/**
+ * OpenAI parameters Converse cannot honour. LiteLLM's `AmazonConverseConfig.get_supported_openai_params`
+ * omits them, so `get_optional_params` raises UnsupportedParamsError (400) unless `drop_params`. A
+ * parameter only counts when set (LiteLLM compares against `None` defaults); `n: 1`, `logprobs: false`
+ * and `response_format: {type: 'text'}` ask for nothing Converse does not already do.
+ */
+function unsupportedParams(req: ChatRequest): string[] {
+  const set = (name: string): boolean => req[name] !== undefined && req[name] !== null
+  const responseFormat = req.response_format
+  const textFormat =
+    typeof responseFormat === 'object' &&
+    responseFormat !== null &&
+    'type' in responseFormat &&
+    responseFormat.type === 'text'
+  const found: string[] = []
+  if (typeof req.n === 'number' && req.n > 1) found.push('n')
+  // json_object/json_schema need LiteLLM's forced-tool emulation, which is not implemented yet.
+  if (set('response_format') && !textFormat) found.push('response_format')
+  for (const name of ['seed', 'presence_penalty', 'frequency_penalty', 'logit_bias']) {
+    if (set(name)) found.push(name)
+  }
+  if (req.logprobs === true) found.push('logprobs')
+  if (set('top_logprobs')) found.push('top_logprobs')
+  return found
+}
+
+export interface ConverseRequestOptions {
+  /** LiteLLM's `drop_params`: ignore unsupported OpenAI parameters instead of answering 400. */
+  dropParams: boolean
+}
+
+export function toConverseRequest(
+  req: ChatRequest,
+  deployment: Deployment,
+  options: ConverseRequestOptions,
+): ConverseRequest {
+  const unsupported = options.dropParams ? [] : unsupportedParams(req)
+  if (unsupported.length > 0) {
+    // LiteLLM's wording, with the list in Python repr so clients matching on it keep working.
+    const list = `[${unsupported.map((name) => `'${name}'`).join(', ')}]`
+    throw badRequest(
+      `litellm.UnsupportedParamsError: bedrock does not support parameters: ${list}, for model=${bedrockBaseModel(deployment)}. ` +
+        'To drop these, set litellm.drop_params=True (drop_params: true in litellm_settings, the deployment or the request).',
+      unsupported[0] ?? null,
+    )
+  }
   const { system, turns } = toConversation(req.messages)
   const body: ConverseRequest = { messages: turns }
   if (system.length > 0) body.system = system

@@ -5,6 +5,7 @@ import { mapStopReason, mapUsage } from './converse-response'
 import type {
   ContentBlockDeltaEvent,
   ContentBlockStartEvent,
+  ContentBlockStopEvent,
   MessageStopEvent,
   MetadataEvent,
 } from './converse-types'
@@ -38,10 +39,12 @@ function parsePayload(message: EventStreamMessage, eventType: string): object {
 
 /**
  * Tracks OpenAI tool-call indexes: they count tool calls (0, 1, …) whereas Bedrock's
- * contentBlockIndex counts every block, text included. Arguments are forwarded as they arrive.
+ * contentBlockIndex counts every block, text included. Arguments are forwarded as they arrive; the
+ * tracker also remembers which tool blocks got any, for the empty-arguments fixup at contentBlockStop.
  */
 class ToolIndexes {
   private byBlock = new Map<number, number>()
+  private withInput = new Set<number>()
   private next = 0
 
   open(block: number): number {
@@ -50,8 +53,18 @@ class ToolIndexes {
     return index
   }
 
-  of(block: number): number {
+  /** Index of a tool block receiving an input fragment (opened here if its start event was missing). */
+  input(block: number): number {
+    this.withInput.add(block)
     return this.byBlock.get(block) ?? this.open(block)
+  }
+
+  /** Index of a tool block that ends without any input fragment; undefined for text blocks and the rest. */
+  endedEmpty(block: number): number | undefined {
+    if (this.withInput.has(block)) return undefined
+    // Once only, even if a stop event were repeated.
+    this.withInput.add(block)
+    return this.byBlock.get(block)
   }
 }
 
@@ -75,11 +88,23 @@ function blockDelta(event: ContentBlockDeltaEvent, tools: ToolIndexes): ChatDelt
   if (typeof delta?.text === 'string' && delta.text !== '') return { content: delta.text }
   const input = delta?.toolUse?.input
   if (typeof input === 'string' && input !== '') {
-    return { toolCalls: [{ index: tools.of(event.contentBlockIndex ?? -1), function: { arguments: input } }] }
+    return {
+      toolCalls: [{ index: tools.input(event.contentBlockIndex ?? -1), function: { arguments: input } }],
+    }
   }
   const reasoning = delta?.reasoningContent?.text
   if (typeof reasoning === 'string' && reasoning !== '') return { reasoningContent: reasoning }
   return undefined
+}
+
+/**
+ * A tool call without parameters may stream no input fragment at all, which would leave the client
+ * with `arguments: ""` where the non-streaming answer has "{}" (JSON.stringify of the empty input) and
+ * `JSON.parse` fails. LiteLLM fixes this up at contentBlockStop the same way.
+ */
+function stopDelta(event: ContentBlockStopEvent, tools: ToolIndexes): ChatDelta | undefined {
+  const index = tools.endedEmpty(event.contentBlockIndex ?? -1)
+  return index === undefined ? undefined : { toolCalls: [{ index, function: { arguments: '{}' } }] }
 }
 
 /** Yields one delta per meaningful event; never an empty delta. Throws GatewayError on stream faults. */
@@ -103,6 +128,9 @@ export async function* converseStreamDeltas(
       case 'contentBlockDelta':
         delta = blockDelta(parsePayload(message, meta.eventType) as ContentBlockDeltaEvent, tools)
         break
+      case 'contentBlockStop':
+        delta = stopDelta(parsePayload(message, meta.eventType) as ContentBlockStopEvent, tools)
+        break
       case 'messageStop':
         stopped = true
         delta = {
@@ -114,7 +142,7 @@ export async function* converseStreamDeltas(
         if (usage) delta = { usage: mapUsage(usage) }
         break
       }
-      // messageStart (the HTTP layer sends the role itself), contentBlockStop and new event kinds.
+      // messageStart (the HTTP layer sends the role itself) and new event kinds.
       default:
         break
     }

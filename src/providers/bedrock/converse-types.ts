@@ -93,6 +93,10 @@ export interface ContentBlockDeltaEvent {
   }
 }
 
+export interface ContentBlockStopEvent {
+  contentBlockIndex?: number
+}
+
 export interface MessageStopEvent {
   stopReason?: string
 }

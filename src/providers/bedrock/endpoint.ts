@@ -1,4 +1,5 @@
 import type { Env } from '../../env'
+import { GatewayError } from '../../errors'
 import type { LitellmParams } from '../types'
 
 /** LiteLLM's last-resort region (`BaseAWSLLM`), not the AWS SDK's. */
@@ -33,16 +34,44 @@ export function bedrockRegion(params: LitellmParams, modelId: string, env: Env):
  * Base URL of Bedrock Runtime without a trailing slash. Overrides (VPC endpoints, fakes in tests):
  * the deployment's `aws_bedrock_runtime_endpoint` or `api_base`, LiteLLM's `AWS_BEDROCK_RUNTIME_ENDPOINT`,
  * then the AWS SDK's service-specific and global `AWS_ENDPOINT_URL_*` variables.
+ *
+ * An override that is not an absolute http(s) URL is the operator's mistake: it fails as a named
+ * configuration error here rather than as a bare `TypeError: Invalid URL` from `fetch`. A query or
+ * fragment is refused too, because `/model/{id}/converse` is appended to the base.
  */
 export function bedrockRuntimeBase(params: LitellmParams, env: Env, region: string): string {
-  const base =
-    nonEmpty(params.aws_bedrock_runtime_endpoint) ??
-    nonEmpty(params.api_base) ??
-    nonEmpty(env.AWS_BEDROCK_RUNTIME_ENDPOINT) ??
-    nonEmpty(env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) ??
-    nonEmpty(env.AWS_ENDPOINT_URL) ??
-    `https://bedrock-runtime.${region}.amazonaws.com`
-  return base.replace(/\/+$/, '')
+  const sources: Array<[string, unknown]> = [
+    ['aws_bedrock_runtime_endpoint', params.aws_bedrock_runtime_endpoint],
+    ['api_base', params.api_base],
+    ['AWS_BEDROCK_RUNTIME_ENDPOINT', env.AWS_BEDROCK_RUNTIME_ENDPOINT],
+    ['AWS_ENDPOINT_URL_BEDROCK_RUNTIME', env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME],
+    ['AWS_ENDPOINT_URL', env.AWS_ENDPOINT_URL],
+  ]
+  for (const [key, value] of sources) {
+    const base = nonEmpty(value)
+    if (base !== undefined) return checkedBase(key, base.replace(/\/+$/, ''))
+  }
+  return `https://bedrock-runtime.${region}.amazonaws.com`
+}
+
+function checkedBase(key: string, base: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(base)
+  } catch {
+    url = undefined
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || /[?#]/.test(base)) {
+    // The value is not echoed: it is configuration, and a URL may carry userinfo.
+    throw new GatewayError({
+      status: 500,
+      message: `The Bedrock runtime endpoint set in ${key} is not a valid http(s) URL without query or fragment (e.g. https://bedrock-runtime.us-east-1.amazonaws.com).`,
+      type: 'api_error',
+      origin: 'gateway',
+      retryable: false,
+    })
+  }
+  return base
 }
 
 /**

@@ -20,6 +20,25 @@ const ACCEPT: Record<ConverseOperation, string> = {
   'converse-stream': 'application/vnd.amazon.eventstream',
 }
 
+/**
+ * Why a connection failed, without its message: runtimes put URLs, headers or whatever a proxy said
+ * into network error messages, and those reach the client. Only an errno-style code
+ * (`ECONNREFUSED`, from Node's `cause`) or the error's class name is kept.
+ */
+export function networkReason(error: unknown): string {
+  const codeOf = (value: unknown): string | undefined => {
+    const code = typeof value === 'object' && value !== null && 'code' in value ? value.code : undefined
+    return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(code) ? code : undefined
+  }
+  const name =
+    error instanceof Error && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(error.name) ? error.name : undefined
+  return codeOf(error instanceof Error ? error.cause : undefined) ?? codeOf(error) ?? name ?? 'network error'
+}
+
+/** `redirect: 'manual'` gives a 3xx on servers/Node and an opaque (status 0) response in browsers. */
+const isRedirect = (response: Response): boolean =>
+  response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)
+
 /** POSTs a Converse(Stream) call and returns the 2xx response; anything else throws a GatewayError. */
 async function send(
   request: ChatRequest,
@@ -27,12 +46,13 @@ async function send(
   operation: ConverseOperation,
 ): Promise<Response> {
   const { deployment, env } = call
-  // Map first: a bad request is the client's fault whatever the credentials.
-  const body = JSON.stringify(toConverseRequest(request, deployment))
+  // The route decides the API: an unsupported one fails before anything is mapped or sent.
   const modelId = bedrockModelId(deployment)
+  // Map next: a bad request is the client's fault whatever the credentials.
+  const body = JSON.stringify(toConverseRequest(request, deployment, { dropParams: call.dropParams }))
   const region = bedrockRegion(deployment.params, modelId, env)
   const base = bedrockRuntimeBase(deployment.params, env, region)
-  const credentials = await resolveAwsCredentials(deployment.params, env)
+  const credentials = await resolveAwsCredentials(deployment.params, env, deployment.modelName)
   let response: Response
   try {
     response = await signedFetch(
@@ -53,12 +73,23 @@ async function send(
     if (call.signal.aborted) throw error
     throw new GatewayError({
       status: 502,
-      message: `litellm.APIConnectionError: BedrockException - could not reach ${new URL(base).host}: ${
-        error instanceof Error ? error.message : 'network error'
-      }`,
+      message: `litellm.APIConnectionError: BedrockException - could not reach ${new URL(base).host} (${networkReason(error)}).`,
       origin: 'upstream',
       retryable: true,
       cause: error,
+    })
+  }
+  if (isRedirect(response)) {
+    await response.body?.cancel().catch(() => undefined)
+    // Not followed (signedFetch): the signed headers must not travel to another host. Bedrock never
+    // redirects, so this is a misconfigured endpoint or a proxy in the way; another deployment may work.
+    throw new GatewayError({
+      status: 502,
+      message: `litellm.BadGatewayError: BedrockException - ${new URL(base).host} answered with a redirect${
+        response.status > 0 ? ` (HTTP ${response.status})` : ''
+      }; redirects are not followed for signed AWS requests. Check aws_bedrock_runtime_endpoint / api_base.`,
+      origin: 'upstream',
+      retryable: true,
     })
   }
   if (!response.ok) {
@@ -87,9 +118,15 @@ export const bedrockProvider: ChatProvider = {
     return bedrockRuntimeBase(deployment.params, env, region)
   },
 
+  /** The streamed chunks report the same model as a non-streaming answer. */
+  responseModel(deployment) {
+    return bedrockModelId(deployment)
+  },
+
   async complete(request: ChatRequest, call: ProviderCall): Promise<ChatOutput> {
     const response = await send(request, call, 'converse')
-    return toChatOutput(await readJson(response), call.deployment.providerModel)
+    // LiteLLM reports the Bedrock model id it called, without LiteLLM's `converse/` route marker.
+    return toChatOutput(await readJson(response), bedrockModelId(call.deployment))
   },
 
   async stream(request: ChatRequest, call: ProviderCall): Promise<AsyncIterable<ChatDelta>> {
