@@ -1,14 +1,20 @@
 import { IttyRouter } from 'itty-router'
-import { masterKeyAuth } from './auth/master-key'
+import { createAuthenticator } from './auth/authenticate'
 import type { GatewayConfig } from './config/types'
 import type { Env } from './env'
 import { errorResponse, GatewayError, toGatewayError } from './errors'
 import { chatCompletions } from './http/chat-completions'
 import type { Gateway, RequestContext } from './http/context'
 import { liveness, readiness } from './http/health'
+import { registerManagementRoutes } from './http/management-routes'
 import { listModels } from './http/models'
+import { registerSpendRoutes } from './http/spend-routes'
+import { createKeyService } from './keys/key-service'
 import { createLogger, type Logger } from './observability/logger'
 import { ModelGroups } from './router/model-groups'
+import { createSpendService } from './spend/spend-service'
+import type { Stores } from './store/stores'
+import type { Timers } from './timers'
 
 export interface AppDeps {
   config: GatewayConfig
@@ -17,12 +23,21 @@ export interface AppDeps {
   masterKey: string | undefined
   fetch?: typeof fetch
   logger?: Logger
+  /** Monotonic ms for durations. */
   now?: () => number
+  /** Wall-clock ms for expiry, budgets and timestamps. */
+  clock?: () => number
   random?: () => number
+  /** Postgres + shared counters, opened (and migrated) by the adapter. */
+  stores?: Stores
+  /** Periodic background work, where the runtime has a long-lived process. */
+  timers?: Timers
 }
 
 export interface App {
   fetch(request: Request, context?: RequestContext): Promise<Response>
+  /** Stops background work and writes queued spend; adapters call it on shutdown. */
+  close(): Promise<void>
 }
 
 const DEFAULT_MAX_BODY_MB = 16
@@ -33,18 +48,20 @@ export function createApp(deps: AppDeps): App {
   const gw = buildGateway(deps)
   const router = IttyRouter()
   router
-    .post('/v1/chat/completions', (req) => chatCompletions(req, gw))
-    .post('/chat/completions', (req) => chatCompletions(req, gw))
+    .post('/v1/chat/completions', (req, ctx: RequestContext) => chatCompletions(req, gw, ctx))
+    .post('/chat/completions', (req, ctx: RequestContext) => chatCompletions(req, gw, ctx))
     .get('/v1/models', (req) => listModels(req, gw))
     .get('/models', (req) => listModels(req, gw))
     .get('/health/liveliness', liveness)
     .get('/health/liveness', liveness)
     .get('/health/readiness', readiness)
+  registerManagementRoutes(router, gw)
+  registerSpendRoutes(router, gw)
 
   return {
-    async fetch(request, _context) {
+    async fetch(request, context) {
       try {
-        const response: Response | undefined = await router.fetch(request)
+        const response: Response | undefined = await router.fetch(request, context ?? {})
         return response ?? errorResponse(notFound(request))
       } catch (error) {
         const gatewayError = toGatewayError(error)
@@ -53,11 +70,20 @@ export function createApp(deps: AppDeps): App {
         return errorResponse(gatewayError)
       }
     },
+    async close() {
+      gw.keys?.close()
+      await gw.spend.close()
+    },
   }
 }
 
 function buildGateway(deps: AppDeps): Gateway {
   const { config } = deps
+  const logger = deps.logger ?? createLogger('info')
+  const clock = deps.clock ?? Date.now
+  const keys = deps.stores
+    ? createKeyService({ stores: deps.stores, logger, timers: deps.timers, clock })
+    : undefined
   const maxMb = numberSetting(config.generalSettings.max_request_size_mb) ?? DEFAULT_MAX_BODY_MB
   const timeout =
     numberSetting(config.routerSettings.timeout) ??
@@ -68,12 +94,16 @@ function buildGateway(deps: AppDeps): Gateway {
     env: withConfigEnv(deps.env, config.environmentVariables),
     groups: new ModelGroups(config.deployments),
     fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
-    logger: deps.logger ?? createLogger('info'),
+    logger,
     now: deps.now ?? (() => performance.now()),
     random: deps.random ?? Math.random,
     maxBodyBytes: Math.floor(maxMb * 1024 * 1024),
     defaultTimeoutSeconds: timeout,
-    authenticate: masterKeyAuth(deps.masterKey),
+    authenticate: createAuthenticator(deps.masterKey, keys, clock),
+    clock,
+    stores: deps.stores,
+    keys,
+    spend: createSpendService({ stores: deps.stores, config, logger, timers: deps.timers, clock }),
   }
 }
 

@@ -18,6 +18,7 @@ export type ErrorType =
   | 'content_filter_error'
   // LiteLLM's own values, kept so clients that match on them keep working.
   | 'auth_error'
+  | 'token_not_found_in_db'
   | 'budget_exceeded'
   | 'key_model_access_denied'
 

@@ -11,7 +11,11 @@ start(process.argv.slice(2), process.env)
     if (!started) return
     const stop = (signal: string) => {
       console.error(`${signal} received: draining in-flight requests (up to ${DRAIN_TIMEOUT_MS / 1000}s)`)
-      started.server.drain(DRAIN_TIMEOUT_MS).then(() => process.exit(0))
+      // In-flight requests first, then the spend they produced is written before exiting.
+      started.server
+        .drain(DRAIN_TIMEOUT_MS)
+        .then(() => started.app.close())
+        .then(() => process.exit(0))
     }
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))

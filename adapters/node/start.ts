@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { createApp } from '../../src/app'
+import { type App, createApp } from '../../src/app'
 import { configuredMasterKey } from '../../src/auth/master-key'
 import { EMBEDDED_CONFIG_YAML } from '../../src/config/embedded'
 import { loadConfigText, resolveConfigSource } from '../../src/config/load'
@@ -14,6 +14,7 @@ import { storedMasterKey } from './master-key-file'
 import { type RunningServer, serve } from './serve'
 
 export interface Started {
+  app: App
   server: RunningServer
   config: GatewayConfig
   masterKey: string
@@ -67,7 +68,7 @@ export async function start(
   say(
     `try: curl ${server.url}/v1/chat/completions -H "Authorization: Bearer ${generated?.created ? masterKey : '$LITELLM_MASTER_KEY'}" -H "Content-Type: application/json" -d '{"model":"${example}","messages":[{"role":"user","content":"Hello"}]}'`,
   )
-  return { server, config, masterKey }
+  return { app, server, config, masterKey }
 }
 
 function describe(source: NonNullable<ReturnType<typeof resolveConfigSource>>): string {

@@ -1,4 +1,6 @@
 import { errorResponse, type GatewayError, toGatewayError } from '../errors'
+import { authorizeCall } from '../keys/authorize-call'
+import type { Caller } from '../keys/virtual-key'
 import { toChatCompletion } from '../openai/chat-chunks'
 import type { ChatRequest } from '../openai/chat-request'
 import { chatRequestSchema } from '../openai/chat-request'
@@ -10,12 +12,14 @@ import type { ChatDelta, ChatProvider, Deployment, ProviderCall } from '../provi
 import { pickDeployment } from '../router/pick-deployment'
 import { callSettings } from './call-settings'
 import { callSignal } from './call-signal'
-import type { Gateway } from './context'
+import type { Gateway, RequestContext } from './context'
 import { litellmHeaders } from './litellm-headers'
 
 /** Everything one call needs after the request has been accepted. */
 interface Call {
   gw: Gateway
+  context: RequestContext
+  caller: Caller
   request: Request
   body: ChatRequest
   callId: string
@@ -32,14 +36,20 @@ interface Call {
  * Overhead is measured the way LiteLLM reports it in `x-litellm-overhead-duration-ms`: time spent
  * in the gateway, i.e. total time to the response headers minus time waiting on the upstream.
  */
-export async function chatCompletions(request: Request, gw: Gateway): Promise<Response> {
+export async function chatCompletions(
+  request: Request,
+  gw: Gateway,
+  context: RequestContext = {},
+): Promise<Response> {
   const started = gw.now()
   const callId = crypto.randomUUID()
   let deployment: Deployment | undefined
   try {
-    await gw.authenticate(request)
+    const caller = await gw.authenticate(request)
     const body = validate(chatRequestSchema, await readJsonBody(request, gw.maxBodyBytes))
-    deployment = pickDeployment(gw.groups.resolve(body.model), gw.random)
+    const candidates = gw.groups.resolve(body.model)
+    await authorizeCall(caller, body.model, gw)
+    deployment = pickDeployment(candidates, gw.random)
     const provider = providerFor(deployment, body)
     const settings = callSettings(body, deployment, gw)
     const signal = callSignal(request.signal, settings.timeouts, body.model)
@@ -50,7 +60,19 @@ export async function chatCompletions(request: Request, gw: Gateway): Promise<Re
       signal: signal.signal,
       dropParams: settings.dropParams,
     }
-    const call: Call = { gw, request, body, callId, started, deployment, provider, signal, providerCall }
+    const call: Call = {
+      gw,
+      context,
+      caller,
+      request,
+      body,
+      callId,
+      started,
+      deployment,
+      provider,
+      signal,
+      providerCall,
+    }
     return body.stream ? await streamChat(call) : await completeChat(call)
   } catch (thrown) {
     if (request.signal.aborted) {

@@ -1,8 +1,11 @@
-import type { Caller } from '../auth/master-key'
 import type { GatewayConfig } from '../config/types'
 import type { Env } from '../env'
+import type { KeyService } from '../keys/key-service'
+import type { Caller } from '../keys/virtual-key'
 import type { Logger } from '../observability/logger'
 import type { ModelGroups } from '../router/model-groups'
+import type { SpendService } from '../spend/spend-service'
+import type { Stores } from '../store/stores'
 
 /** What every route handler gets: built once in createApp, shared by all requests. */
 export interface Gateway {
@@ -18,6 +21,13 @@ export interface Gateway {
   /** Default whole-call timeout in seconds when a deployment sets none. */
   defaultTimeoutSeconds: number
   authenticate: (request: Request) => Promise<Caller>
+  /** Wall clock in ms (expiry, budgets, timestamps); `now` is for durations. */
+  clock: () => number
+  /** Postgres + shared counters; absent on a runtime configured without a database. */
+  stores: Stores | undefined
+  /** Virtual keys; absent without stores (then only the master key works). */
+  keys: KeyService | undefined
+  spend: SpendService
 }
 
 /** Per-request context: the adapter's `waitUntil` keeps background work alive after the response. */

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { apiKeyFromRequest } from '../../src/auth/api-key-from-request'
-import { configuredMasterKey, maskKey, masterKeyAuth } from '../../src/auth/master-key'
+import { createAuthenticator } from '../../src/auth/authenticate'
+import { configuredMasterKey, maskKey } from '../../src/auth/master-key'
 import { constantTimeEqual, sha256Hex } from '../../src/auth/sha256'
 import type { GatewayConfig } from '../../src/config/types'
 import { GatewayError } from '../../src/errors'
+import type { KeyService } from '../../src/keys/key-service'
+import type { VirtualKey } from '../../src/keys/virtual-key'
 
 const req = (headers: Record<string, string>) => new Request('http://gw/v1/models', { headers })
 
@@ -33,7 +36,7 @@ describe('apiKeyFromRequest', () => {
 })
 
 describe('master key auth', () => {
-  const authenticate = masterKeyAuth('sk-master-1234')
+  const authenticate = createAuthenticator('sk-master-1234', undefined, Date.now)
 
   it('accepts the master key from any supported header', async () => {
     await expect(authenticate(req({ 'x-api-key': 'sk-master-1234' }))).resolves.toMatchObject({
@@ -55,7 +58,7 @@ describe('master key auth', () => {
   })
 
   it('rejects a missing key with LiteLLM wording', async () => {
-    const error = (await authenticate(req({})).catch((e) => e)) as GatewayError
+    const error = (await authenticate(req({})).catch((e: unknown) => e)) as GatewayError
     expect(error.toJSON().error).toMatchObject({
       code: '401',
       message: 'Authentication Error, No api key passed in.',
@@ -63,8 +66,9 @@ describe('master key auth', () => {
   })
 
   it('refuses everything when no master key is configured', async () => {
-    const error = (await masterKeyAuth(undefined)(req({ 'x-api-key': 'anything' })).catch(
-      (e) => e,
+    const authenticate = createAuthenticator(undefined, undefined, Date.now)
+    const error = (await authenticate(req({ 'x-api-key': 'anything' })).catch(
+      (e: unknown) => e,
     )) as GatewayError
     expect(error.status).toBe(401)
     expect(error.message).toMatch(/No master key is configured/)
@@ -81,5 +85,66 @@ describe('master key auth', () => {
     expect(constantTimeEqual('abcd', 'abcd')).toBe(true)
     expect(constantTimeEqual('abcd', 'abce')).toBe(false)
     expect(constantTimeEqual('abcd', 'abc')).toBe(false)
+  })
+})
+
+describe('virtual key auth', () => {
+  const now = Date.UTC(2026, 10, 27)
+  const record = (over: Partial<VirtualKey>): VirtualKey => ({
+    token: '',
+    keyName: 'sk-...abcd',
+    keyAlias: null,
+    models: [],
+    expires: null,
+    blocked: false,
+    userId: null,
+    teamId: null,
+    maxBudget: null,
+    softBudget: null,
+    budgetDuration: null,
+    budgetResetAt: null,
+    rpmLimit: null,
+    tpmLimit: null,
+    maxParallelRequests: null,
+    modelRpmLimit: {},
+    modelTpmLimit: {},
+    modelMaxBudget: {},
+    metadata: {},
+    user: null,
+    team: null,
+    ...over,
+  })
+  const keysWith = (records: Record<string, VirtualKey>): KeyService => ({
+    lookup: async (hash) => records[hash],
+    invalidate: async () => {},
+    close: () => {},
+  })
+
+  it('resolves a known key to its record, by sha256', async () => {
+    const hash = await sha256Hex('sk-virtual-1')
+    const auth = createAuthenticator('sk-master', keysWith({ [hash]: record({ token: hash }) }), () => now)
+    const caller = await auth(req({ authorization: 'Bearer sk-virtual-1' }))
+    expect(caller).toMatchObject({ isMaster: false, keyHash: hash, key: { token: hash } })
+  })
+
+  it('refuses unknown, blocked and expired keys with 401', async () => {
+    const blocked = await sha256Hex('sk-blocked')
+    const expired = await sha256Hex('sk-expired')
+    const auth = createAuthenticator(
+      'sk-master',
+      keysWith({
+        [blocked]: record({ token: blocked, blocked: true }),
+        [expired]: record({ token: expired, expires: new Date(now - 1000) }),
+      }),
+      () => now,
+    )
+    const fail = async (key: string) =>
+      (await auth(req({ authorization: `Bearer ${key}` })).catch((e: unknown) => e)) as GatewayError
+    expect((await fail('sk-unknown-123456')).toJSON().error).toMatchObject({
+      code: '401',
+      type: 'token_not_found_in_db',
+    })
+    expect((await fail('sk-blocked')).message).toContain('Key is blocked')
+    expect((await fail('sk-expired')).message).toContain('Expired Key')
   })
 })

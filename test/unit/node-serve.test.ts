@@ -19,7 +19,10 @@ afterEach(async () => {
 })
 
 async function start(fetch: App['fetch']): Promise<RunningServer> {
-  running = await serve({ fetch }, { port: 0, host: '127.0.0.1', maxBodyBytes: 1024 * 1024 })
+  running = await serve(
+    { fetch, close: async () => {} },
+    { port: 0, host: '127.0.0.1', maxBodyBytes: 1024 * 1024 },
+  )
   return running
 }
 
