@@ -27,6 +27,7 @@ export interface Counters {
 /** What the in-memory twin of a script may touch: plain string values with optional expiry. */
 export interface LocalCounterState {
   get(key: string): string | null
+  /** Like Redis SET: without `ttlMs` the key has no expiry (pass `ttlMs(key)` to keep the current one). */
   set(key: string, value: string, ttlMs?: number): void
   del(key: string): void
   /** Remaining time to live in ms; undefined when the key has no expiry or does not exist. */
