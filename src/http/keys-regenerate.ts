@@ -1,0 +1,49 @@
+import type { IRequest } from 'itty-router'
+import { sha256Hex } from '../auth/sha256'
+import { badRequest } from '../errors'
+import { generateKey, keyName, tokenHashOf } from '../keys/key-format'
+import { copyToDeleted, getKey, updateKey } from '../keys/key-repository'
+import { checkBudgets } from '../keys/key-values'
+import { notFound } from '../keys/litellm-error'
+import type { Gateway } from './context'
+import { ADMIN_ACTOR, json, readBody, requireAdmin, withoutToken } from './keys-common'
+import { refuseDuplicates } from './keys-generate'
+import { BUDGET_FIELDS, regenerateKeySchema } from './keys-schemas'
+import { keyChange } from './keys-write'
+
+/**
+ * POST /key/regenerate and /key/{key}/regenerate: a new secret for the same row. The token (the
+ * primary key) changes in place, so limits, budget and ownership stay; the old row is copied to
+ * the deleted-keys table first, as LiteLLM does, and the old hash stops working at once on every
+ * instance. Other fields of the body update the key as /key/update would. (An enterprise feature
+ * in LiteLLM; open here, for the master key.)
+ */
+export async function regenerateKeyRoute(request: IRequest, gw: Gateway): Promise<Response> {
+  const { stores } = await requireAdmin(request, gw)
+  const body = await readBody(request, gw, regenerateKeySchema)
+  checkBudgets(body, BUDGET_FIELDS)
+  const fromPath = request.params.key === undefined ? undefined : decodeURIComponent(request.params.key)
+  const ref = body.key ?? fromPath
+  if (!ref) throw badRequest('No key passed in.', 'key')
+  const hash = await tokenHashOf(ref)
+  const existing = await getKey(stores.sql, hash)
+  if (!existing) throw notFound(`Key ${ref} not found.`, 'key')
+  if (body.new_key != null && !body.new_key.startsWith('sk-')) {
+    throw badRequest(
+      "New key must start with 'sk-'. This is to distinguish a key hash (used by litellm for logging / internal logic) from the actual key.",
+      'new_key',
+    )
+  }
+  const raw = body.new_key ?? generateKey()
+  const newHash = await sha256Hex(raw)
+  await refuseDuplicates(stores.sql, newHash, null)
+  const change = await keyChange(stores.sql, existing, body, gw.clock())
+  const values = { ...change.values, token: newHash, key_name: keyName(raw) }
+  const row = await updateKey(stores.sql, hash, values, [
+    copyToDeleted('token', [hash], ADMIN_ACTOR),
+    ...change.before,
+  ])
+  if (!row) throw notFound(`Key ${ref} not found.`, 'key')
+  await gw.keys?.invalidate([hash, newHash])
+  return json({ ...withoutToken(row), key: raw, token_id: newHash, token: newHash })
+}
