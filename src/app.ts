@@ -103,7 +103,7 @@ function buildGateway(deps: AppDeps): Gateway {
     clock,
     stores: deps.stores,
     keys,
-    spend: createSpendService({ stores: deps.stores, config, logger, timers: deps.timers, clock }),
+    spend: createSpendService({ stores: deps.stores, config, logger, timers: deps.timers, clock, keys }),
   }
 }
 

@@ -14,6 +14,7 @@ import { callSettings } from './call-settings'
 import { callSignal } from './call-signal'
 import type { Gateway, RequestContext } from './context'
 import { litellmHeaders } from './litellm-headers'
+import { keySpendBefore, recordCallSpend, type SpendCall, setSpendHeaders } from './spend-hook'
 
 /** Everything one call needs after the request has been accepted. */
 interface Call {
@@ -28,6 +29,8 @@ interface Call {
   provider: ChatProvider
   signal: ReturnType<typeof callSignal>
   providerCall: ProviderCall
+  /** What the spend hook records when the call ends. */
+  spend: SpendCall
 }
 
 /**
@@ -42,8 +45,11 @@ export async function chatCompletions(
   context: RequestContext = {},
 ): Promise<Response> {
   const started = gw.now()
+  const startedAt = gw.clock()
   const callId = crypto.randomUUID()
   let deployment: Deployment | undefined
+  // Set once a deployment is chosen: from then on every ending, failures included, is recorded.
+  let spend: SpendCall | undefined
   try {
     const caller = await gw.authenticate(request)
     const body = validate(chatRequestSchema, await readJsonBody(request, gw.maxBodyBytes))
@@ -51,6 +57,17 @@ export async function chatCompletions(
     await authorizeCall(caller, body.model, gw)
     deployment = pickDeployment(candidates, gw.random)
     const provider = providerFor(deployment, body)
+    spend = {
+      gw,
+      context,
+      caller,
+      deployment,
+      callId,
+      startedAt,
+      started,
+      apiBase: provider.apiBase?.(deployment, gw.env),
+      endUser: body.user,
+    }
     const settings = callSettings(body, deployment, gw)
     const signal = callSignal(request.signal, settings.timeouts, body.model)
     const providerCall = {
@@ -72,15 +89,18 @@ export async function chatCompletions(
       provider,
       signal,
       providerCall,
+      spend,
     }
     return body.stream ? await streamChat(call) : await completeChat(call)
   } catch (thrown) {
     if (request.signal.aborted) {
       // The client is gone; nobody reads this answer (499 is nginx's "client closed request").
+      if (spend) recordCallSpend(spend, { requestId: callId, status: 'failure' })
       gw.logger.debug('client went away', { callId })
       return new Response(null, { status: 499 })
     }
     const error = toGatewayError(thrown)
+    if (spend) recordCallSpend(spend, { requestId: callId, status: 'failure', error })
     logFailure(gw, callId, error, thrown)
     return errorResponse(error, litellmHeaders({ callId, deployment }))
   }
@@ -88,6 +108,8 @@ export async function chatCompletions(
 
 async function completeChat(call: Call): Promise<Response> {
   const upstreamStarted = call.gw.now()
+  // Read while the upstream works, so the x-litellm-key-spend header adds no wait.
+  const keySpend = keySpendBefore(call.gw, call.caller)
   let output: Awaited<ReturnType<ChatProvider['complete']>>
   try {
     output = await call.provider.complete(call.body, call.providerCall)
@@ -97,8 +119,16 @@ async function completeChat(call: Call): Promise<Response> {
     call.signal.done()
   }
   const headers = responseHeaders(call, call.gw.now() - upstreamStarted)
+  const meta = completionMeta(call)
+  const cost = recordCallSpend(call.spend, {
+    requestId: meta.id,
+    usage: output.usage,
+    status: 'success',
+    firstTokenAt: call.gw.clock(),
+  })
+  setSpendHeaders(headers, call.caller, cost, await keySpend)
   headers.set('content-type', 'application/json')
-  return new Response(JSON.stringify(toChatCompletion(output, completionMeta(call))), {
+  return new Response(JSON.stringify(toChatCompletion(output, meta)), {
     status: 200,
     headers,
   })
@@ -123,16 +153,27 @@ async function streamChat(call: Call): Promise<Response> {
     throw signal.toError(error)
   }
   signal.progress()
+  const firstTokenAt = gw.clock()
   const headers = responseHeaders(call, gw.now() - upstreamStarted)
   headers.set('content-type', 'text/event-stream; charset=utf-8')
   headers.set('cache-control', 'no-cache')
+  const meta = completionMeta(call)
   const stream = toSseStream(withProgress(first, iterator, call), {
-    meta: completionMeta(call),
+    meta,
     includeUsage: call.body.stream_options?.include_usage === true,
     clientGone: () => call.request.signal.aborted,
     onCancel: signal.abort,
     onEnd: (outcome) => {
       signal.done()
+      // Whatever usage arrived is billed, also when the stream failed or the client left.
+      const failed = outcome.error !== undefined || outcome.cancelled
+      recordCallSpend(call.spend, {
+        requestId: meta.id,
+        usage: outcome.usage,
+        status: failed ? 'failure' : 'success',
+        firstTokenAt,
+        error: outcome.error === undefined ? undefined : toGatewayError(outcome.error),
+      })
       if (outcome.error !== undefined) {
         gw.logger.warn('stream failed', {
           callId: call.callId,

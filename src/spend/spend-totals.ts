@@ -1,0 +1,118 @@
+import type { Stores } from '../store/stores'
+import { addIfPresentScript, seedScript, subtractResetScript } from './spend-scripts'
+import type { SpendEntity, SpendRecord, SpendTotals } from './spend-types'
+
+/**
+ * Running spend per key, user, team and key × model group, in the shared counters so every
+ * instance agrees between database flushes.
+ *
+ * Invariant: while a total exists it equals the Postgres value plus every recorded but not yet
+ * flushed spend of every instance. How it is kept:
+ * - A total is created once, from Postgres ("set if absent", atomic), and never re-seeded while it
+ *   exists; its expiry is refreshed on every increment, and it is long (a day) compared to the
+ *   flush interval, so a total only expires once the spend it holds is in Postgres.
+ * - Recording a call adds to the totals that exist. A missing one is seeded from Postgres plus this
+ *   call in one script, and the call's row is only handed to the writer after that (see
+ *   spend-service.ts): the Postgres value read for the seed therefore cannot contain this call yet.
+ *   Any other call either was added to the total by its own instance, or seeds/adds the same way.
+ * - A budget reset subtracts, from an existing total, exactly the spend Postgres zeroed.
+ * What breaks it: losing Redis data (restart without persistence, eviction). The re-seeded totals
+ * then miss the spend that was recorded but not yet flushed at that moment: at most
+ * `proxy_batch_write_at` seconds of spend, or the backlog while Postgres was down.
+ */
+export interface SharedSpendTotals extends SpendTotals {
+  /** Adds one call's cost to its entities' totals (seeding those that are missing). */
+  add(entities: readonly SpendEntity[], amount: number): Promise<void>
+  /** After a budget reset zeroed these entities' spend in Postgres (`spend` = the value zeroed). */
+  subtractReset(zeroed: ReadonlyArray<{ entity: SpendEntity; spend: number }>): Promise<void>
+}
+
+/** Long against the flush interval (see above); refreshed on every increment. */
+export const SPEND_TOTAL_TTL_SECONDS = 24 * 60 * 60
+
+/** The counter a total lives in; exported for code that changes spend outside of calls. */
+export function spendCounterKey(entity: SpendEntity): string {
+  return entity.kind === 'key-model'
+    ? `spend:key-model:${entity.id}:${entity.model}`
+    : `spend:${entity.kind}:${entity.id}`
+}
+
+/** Every total one call adds to: its key, the key's spend on the model group, its user and team. */
+export function entitiesOf(record: SpendRecord): SpendEntity[] {
+  const entities: SpendEntity[] = []
+  if (record.apiKey !== '') {
+    entities.push({ kind: 'key', id: record.apiKey })
+    if (record.modelGroup !== '')
+      entities.push({ kind: 'key-model', id: record.apiKey, model: record.modelGroup })
+  }
+  if (record.userId) entities.push({ kind: 'user', id: record.userId })
+  if (record.teamId) entities.push({ kind: 'team', id: record.teamId })
+  return entities
+}
+
+export function createSpendTotals(stores: Stores, ttlSeconds = SPEND_TOTAL_TTL_SECONDS): SharedSpendTotals {
+  const { counters, sql } = stores
+
+  /** Postgres spend of each entity (0 for rows that do not exist, e.g. the master key's hash). */
+  async function fromPostgres(entities: readonly SpendEntity[]): Promise<number[]> {
+    const ids = (kind: 'key' | 'user' | 'team') =>
+      JSON.stringify(entities.filter((e) => e.kind === kind).map((e) => e.id))
+    const pairs = JSON.stringify(
+      entities.flatMap((e) => (e.kind === 'key-model' ? [{ token: e.id, model: e.model }] : [])),
+    )
+    const rows = await sql.query<{ k: string; spend: number | null }>(
+      `SELECT 'spend:key:' || token AS k, spend FROM "LiteLLM_VerificationToken"
+         WHERE token IN (SELECT jsonb_array_elements_text($1::jsonb))
+       UNION ALL SELECT 'spend:user:' || user_id, spend FROM "LiteLLM_UserTable"
+         WHERE user_id IN (SELECT jsonb_array_elements_text($2::jsonb))
+       UNION ALL SELECT 'spend:team:' || team_id, spend FROM "LiteLLM_TeamTable"
+         WHERE team_id IN (SELECT jsonb_array_elements_text($3::jsonb))
+       UNION ALL SELECT 'spend:key-model:' || t.token || ':' || p.model, (t.model_spend ->> p.model)::float8
+         FROM "LiteLLM_VerificationToken" t
+         JOIN jsonb_to_recordset($4::jsonb) AS p(token text, model text) ON t.token = p.token`,
+      [ids('key'), ids('user'), ids('team'), pairs],
+    )
+    const byKey = new Map(rows.map((row) => [row.k, row.spend ?? 0]))
+    return entities.map((e) => byKey.get(spendCounterKey(e)) ?? 0)
+  }
+
+  /** Seeds the missing totals from Postgres, adding `amount` to each; returns their values. */
+  async function seed(entities: readonly SpendEntity[], amount: number): Promise<number[]> {
+    const base = await fromPostgres(entities)
+    const args = entities.flatMap((_, i) => [String(base[i] ?? 0), String(amount)])
+    const values = await counters.run(seedScript, entities.map(spendCounterKey), [ttlSeconds, ...args])
+    return entities.map((_, i) => values[i] ?? 0)
+  }
+
+  return {
+    async current(entities) {
+      if (entities.length === 0) return []
+      const values = await counters.mget(entities.map(spendCounterKey))
+      const missing = entities.filter((_, i) => values[i] === null)
+      if (missing.length === 0) return values.map(Number)
+      const seeded = await seed(missing, 0)
+      let next = 0
+      return values.map((value) => (value === null ? (seeded[next++] ?? 0) : Number(value)))
+    },
+
+    async add(entities, amount) {
+      if (entities.length === 0 || !(amount > 0)) return
+      const keys = entities.map(spendCounterKey)
+      const values = await counters.run(addIfPresentScript, keys, [
+        ttlSeconds,
+        ...keys.map(() => String(amount)),
+      ])
+      const missing = entities.filter((_, i) => values[i] === null || values[i] === undefined)
+      if (missing.length > 0) await seed(missing, amount)
+    },
+
+    async subtractReset(zeroed) {
+      if (zeroed.length === 0) return
+      await counters.run(
+        subtractResetScript,
+        zeroed.map((z) => spendCounterKey(z.entity)),
+        zeroed.map((z) => String(z.spend)),
+      )
+    },
+  }
+}
