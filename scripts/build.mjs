@@ -1,4 +1,5 @@
 // Bundles each runtime entry point with esbuild: one self-contained file per runtime.
+import { copyFile, mkdir } from 'node:fs/promises'
 import { build } from 'esbuild'
 
 const common = { bundle: true, format: 'esm', sourcemap: true, logLevel: 'warning', target: 'es2022' }
@@ -31,3 +32,10 @@ await Promise.all([
     mainFields: ['browser', 'module', 'main'],
   }),
 ])
+
+// The embedded database (PGlite) loads its WebAssembly and data files next to the module that runs
+// it; the bundles live in dist/, so the files go there too and dist/ stays self-contained.
+await mkdir('dist', { recursive: true })
+for (const file of ['pglite.wasm', 'pglite.data', 'initdb.wasm']) {
+  await copyFile(`node_modules/@electric-sql/pglite/dist/${file}`, `dist/${file}`)
+}

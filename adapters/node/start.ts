@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { type App, createApp } from '../../src/app'
 import { configuredMasterKey } from '../../src/auth/master-key'
 import { EMBEDDED_CONFIG_YAML } from '../../src/config/embedded'
@@ -8,10 +8,14 @@ import { parseConfig } from '../../src/config/parse'
 import type { GatewayConfig } from '../../src/config/types'
 import type { Env } from '../../src/env'
 import { createLogger } from '../../src/observability/logger'
+import { migrate } from '../../src/store/migrate'
+import { storeSettings } from '../../src/store/select'
 import { type CliArgs, parseArgs, USAGE } from './args'
 import { nodeFetch } from './http-fetch'
 import { storedMasterKey } from './master-key-file'
 import { type RunningServer, serve } from './serve'
+import { describeUrl, openNodeStores } from './stores/open-stores'
+import { nodeTimers } from './timers'
 
 export interface Started {
   app: App
@@ -47,12 +51,20 @@ export async function start(
     generated = stored
   }
 
+  // Postgres (DATABASE_URL) or the embedded PGlite in the data folder; Redis/Upstash or in-memory counters.
+  const settings = storeSettings(config, env)
+  const stores = await openNodeStores(settings, { dataDir: join(dataDir, 'pglite') })
+  const applied = await migrate(stores.sql)
+  say(
+    `stores: ${describeStores(settings, dataDir)}${applied.length ? ` (migrations applied: ${applied.join(', ')})` : ''}`,
+  )
+
   const logger = createLogger(args.logLevel)
   const maxMb =
     typeof config.generalSettings.max_request_size_mb === 'number'
       ? config.generalSettings.max_request_size_mb
       : 16
-  const app = createApp({ config, env, masterKey, logger, fetch: nodeFetch })
+  const app = createApp({ config, env, masterKey, logger, fetch: nodeFetch, stores, timers: nodeTimers })
   const server = await serve(app, {
     port: args.port,
     host: args.host,
@@ -69,6 +81,20 @@ export async function start(
     `try: curl ${server.url}/v1/chat/completions -H "Authorization: Bearer ${generated?.created ? masterKey : '$LITELLM_MASTER_KEY'}" -H "Content-Type: application/json" -d '{"model":"${example}","messages":[{"role":"user","content":"Hello"}]}'`,
   )
   return { app, server, config, masterKey }
+}
+
+function describeStores(settings: ReturnType<typeof storeSettings>, dataDir: string): string {
+  const sql =
+    settings.sql.kind === 'postgres'
+      ? `Postgres ${describeUrl(settings.sql.url)}`
+      : `PGlite in ${join(dataDir, 'pglite')}`
+  const counters =
+    settings.counters.kind === 'memory'
+      ? 'in-memory counters (one instance)'
+      : settings.counters.kind === 'upstash'
+        ? 'Upstash Redis'
+        : 'Redis'
+  return `${sql}, ${counters}`
 }
 
 function describe(source: NonNullable<ReturnType<typeof resolveConfigSource>>): string {
