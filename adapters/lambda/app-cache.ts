@@ -7,6 +7,7 @@ import { type ConfigSource, loadConfigText, resolveConfigSource } from '../../sr
 import { parseConfig } from '../../src/config/parse'
 import type { Env } from '../../src/env'
 import { createLogger, type Logger } from '../../src/observability/logger'
+import { openLambdaStores } from './stores'
 
 let cached: Promise<App> | undefined
 
@@ -26,7 +27,22 @@ export function getApp(env: Env = process.env): Promise<App> {
   return building
 }
 
-/** Config from PROXY_CONFIG (YAML text), S3 (LITELLM_CONFIG_BUCKET_*), CONFIG_FILE_PATH, else the demo. */
+/**
+ * Writes queued spend and closes the stores of the cached app, and forgets it. For tests and for a
+ * shutdown hook; invocations never need it, since each one waits for its own spend write.
+ */
+export async function closeApp(): Promise<void> {
+  const app = cached
+  cached = undefined
+  await (await app?.catch(() => undefined))?.close()
+}
+
+/**
+ * Config from PROXY_CONFIG (YAML text), S3 (LITELLM_CONFIG_BUCKET_*), CONFIG_FILE_PATH, else the demo.
+ * Stores when DATABASE_URL is set (see stores.ts). No `timers`: the environment is frozen between
+ * invocations, so spend is written by each invocation before it returns (index.ts awaits the
+ * `waitUntil` work) and key-cache polls and budget resets happen on requests.
+ */
 async function buildApp(env: Env): Promise<App> {
   const logger = lambdaLogger(env)
   const source = configSource(env)
@@ -38,7 +54,18 @@ async function buildApp(env: Env): Promise<App> {
   // No data folder on Lambda: without a configured master key the app refuses every call.
   const masterKey = configuredMasterKey(config, env)
   if (!masterKey) logger.warn('no master key configured (general_settings.master_key or LITELLM_MASTER_KEY)')
-  return createApp({ config, env, masterKey, logger })
+  const stores = await openLambdaStores(config, env, logger)
+  const app = createApp({ config, env, masterKey, logger, stores })
+  if (!stores) return app
+  return {
+    fetch: (request, context) => app.fetch(request, context),
+    // The app does not own the stores (the adapter opened them), so they are closed here, after the
+    // app's last spend write.
+    async close() {
+      await app.close()
+      await Promise.allSettled([stores.sql.close(), stores.counters.close()])
+    },
+  }
 }
 
 function configSource(env: Env): ConfigSource | undefined {

@@ -18,7 +18,10 @@ import { writeResponseToStream } from './streaming'
  * - `streamingHandler`: response streaming; Function URL with InvokeMode RESPONSE_STREAM (or a
  *   REST API with response transfer mode STREAM). Use this one for `stream: true` chat calls.
  * Config: PROXY_CONFIG, LITELLM_CONFIG_BUCKET_NAME + LITELLM_CONFIG_BUCKET_OBJECT_KEY,
- * CONFIG_FILE_PATH, else the embedded demo; see app-cache.ts.
+ * CONFIG_FILE_PATH, else the embedded demo; see app-cache.ts. Virtual keys and spend: DATABASE_URL
+ * (Postgres over TCP) plus REDIS_URL / REDIS_HOST or UPSTASH_REDIS_REST_*; see stores.ts. Both
+ * handlers wait for the app's `waitUntil` work (the spend write included) before returning, because
+ * Lambda freezes the environment as soon as they do.
  */
 const logger = lambdaLogger()
 

@@ -1,9 +1,7 @@
-import { execFileSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
 import { Miniflare } from 'miniflare'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type FakeBedrock, startFakeBedrock } from '../fakes/bedrock'
+import { ensureWorkerBundle, WORKER_BUNDLE } from './bundle'
 
 /**
  * The Workers bundle (`dist/worker.mjs`, what `wrangler deploy` ships) running inside workerd via
@@ -11,7 +9,6 @@ import { type FakeBedrock, startFakeBedrock } from '../fakes/bedrock'
  * HTTP from workerd to the local fake, which verifies SigV4 and streams real event-stream frames.
  */
 const MASTER_KEY = 'sk-test-master'
-const BUNDLE = 'dist/worker.mjs'
 const BEDROCK_TEXT = 'Hello from the fake Bedrock runtime inside workerd'
 
 interface ChatCompletion {
@@ -37,29 +34,6 @@ interface ModelList {
 
 let fake: FakeBedrock
 let mf: Miniflare
-
-function newestMtime(path: string): number {
-  const stat = statSync(path)
-  if (!stat.isDirectory()) return stat.mtimeMs
-  let newest = 0
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)))
-  return newest
-}
-
-/**
- * The global setup already builds; rebuild only when the bundle is missing or older than its sources,
- * so this suite never rewrites dist/ under a concurrently running suite.
- */
-function ensureBundle(): void {
-  let built = 0
-  try {
-    built = statSync(BUNDLE).mtimeMs
-  } catch {
-    built = 0
-  }
-  const sources = Math.max(...['src', 'adapters/workers', 'scripts/build.mjs'].map(newestMtime))
-  if (built < sources) execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' })
-}
 
 function proxyConfig(bedrock: FakeBedrock): string {
   return `
@@ -90,11 +64,11 @@ const hello = [{ role: 'user', content: 'Say hello' }]
 
 describe('worker bundle in workerd (no nodejs_compat)', { timeout: 60_000 }, () => {
   beforeAll(async () => {
-    ensureBundle()
+    ensureWorkerBundle()
     fake = await startFakeBedrock()
     mf = new Miniflare({
       modules: true,
-      scriptPath: BUNDLE,
+      scriptPath: WORKER_BUNDLE,
       compatibilityDate: '2026-04-01',
       // Same flags as wrangler.toml: request.signal fires on client disconnect only with this one.
       compatibilityFlags: ['enable_request_signal'],
