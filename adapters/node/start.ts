@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type App, createApp } from '../../src/app'
 import { configuredMasterKey } from '../../src/auth/master-key'
@@ -53,6 +53,9 @@ export async function start(
 
   // Postgres (DATABASE_URL) or the embedded PGlite in the data folder; Redis/Upstash or in-memory counters.
   const settings = storeSettings(config, env)
+  // PGlite creates its own folder but not the parents; the data folder may not exist yet when the
+  // master key comes from the config or the environment.
+  if (settings.sql.kind === 'embedded') await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const stores = await openNodeStores(settings, { dataDir: join(dataDir, 'pglite') })
   const applied = await migrate(stores.sql)
   say(

@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { eventFrame } from '../fakes/event-stream'
@@ -155,5 +158,18 @@ describe('Node server lifecycle', () => {
       writeConfig('model_list:\n  - model_name: x\n    litellm_params: {}\n'),
     ]).catch((e: Error) => e)
     expect(String(error)).toMatch(/model_list\[0\]\.litellm_params\.model/)
+  })
+
+  it('creates a missing data folder for the embedded database when the master key comes from the env', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'multillm-missing-')), 'not', 'there', 'yet')
+    const gw = await startGateway([], { LITELLM_MASTER_KEY: 'sk-env-key', MULTILLM_DATA_DIR: dataDir })
+    running.push(gw)
+    expect(gw.stderr()).toContain(`PGlite in ${join(dataDir, 'pglite')}`)
+    const res = await fetch(`${gw.url}/key/generate`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-env-key', 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(res.status).toBe(200)
   })
 })
