@@ -2,9 +2,11 @@ import type { IRequest } from 'itty-router'
 import { sha256Hex } from '../auth/sha256'
 import { badRequest } from '../errors'
 import { generateKey, keyName, tokenHashOf } from '../keys/key-format'
+import { record } from '../keys/key-record'
 import { copyToDeleted, getKey, updateKey } from '../keys/key-repository'
 import { checkBudgets } from '../keys/key-values'
 import { notFound } from '../keys/litellm-error'
+import type { Row } from '../store/sql'
 import type { Gateway } from './context'
 import { ADMIN_ACTOR, json, readBody, requireAdmin, withoutToken } from './keys-common'
 import { refuseDuplicates } from './keys-generate'
@@ -38,7 +40,8 @@ export async function regenerateKeyRoute(request: IRequest, gw: Gateway): Promis
   const newHash = await sha256Hex(raw)
   await refuseDuplicates(stores.sql, newHash, null)
   const change = await keyChange(stores.sql, existing, body, gw.clock())
-  const values = { ...change.values, token: newHash, key_name: keyName(raw) }
+  const carried = await runningSpend(gw, hash, existing)
+  const values = { ...carried, ...change.values, token: newHash, key_name: keyName(raw) }
   const row = await updateKey(stores.sql, hash, values, [
     copyToDeleted('token', [hash], ADMIN_ACTOR),
     ...change.before,
@@ -46,4 +49,36 @@ export async function regenerateKeyRoute(request: IRequest, gw: Gateway): Promis
   if (!row) throw notFound(`Key ${ref} not found.`, 'key')
   await gw.keys?.invalidate([hash, newHash])
   return json({ ...withoutToken(row), key: raw, token_id: newHash, token: newHash })
+}
+
+/**
+ * The key's spend as the running totals have it, for the row to take over. Spend recorded under the
+ * old hash but not yet flushed is written by every instance's next batch to the row with that hash,
+ * which no longer exists once the token changes: without this it would be lost, and the new hash's
+ * totals seeded without it. Calls still in flight with the old key are not included (like any call
+ * in flight, they can overshoot a budget).
+ */
+async function runningSpend(
+  gw: Gateway,
+  hash: string,
+  row: Row,
+): Promise<{ spend: number; model_spend: Record<string, number> }> {
+  const stored = record(row.model_spend)
+  const models = [
+    ...new Set([
+      ...Object.keys(stored),
+      ...Object.keys(record(row.model_max_budget)),
+      ...gw.config.deployments.map((d) => d.modelName),
+    ]),
+  ]
+  const [spend = 0, ...perModel] = await gw.spend.totals.current([
+    { kind: 'key', id: hash },
+    ...models.map((model) => ({ kind: 'key-model' as const, id: hash, model })),
+  ])
+  const model_spend: Record<string, number> = {}
+  models.forEach((model, i) => {
+    const value = perModel[i] ?? 0
+    if (value !== 0 || model in stored) model_spend[model] = value
+  })
+  return { spend, model_spend }
 }

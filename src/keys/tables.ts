@@ -39,6 +39,8 @@ export const KEY_COLUMNS: Columns = {
   organization_id: 'text',
   created_by: 'text',
   updated_by: 'text',
+  /** Written by the spend batch; set directly only when /key/regenerate carries running totals over. */
+  model_spend: 'jsonb',
 }
 
 export const USER_COLUMNS: Columns = {
