@@ -33,6 +33,13 @@ export function pgSql(connectionString: string, opts: PgSqlOptions = {}): Sql {
     options: '-c TimeZone=UTC -c DateStyle=ISO,MDY',
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
+    // A connection whose peer vanished without a reset (failover, dropped route) would otherwise
+    // hang a query until the kernel gives up (~15 min). A timed-out query fails, pg discards that
+    // client, and the caller retries on a fresh connection. Our statements are small (a spend batch
+    // is ≤ 2,000 rows), so 10 s is far above their normal run time.
+    query_timeout: 10_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   })
   // Without a listener, an idle connection dropped by the server is an uncaught 'error' that ends Node.
   pool.on('error', (error) => opts.onIdleError?.(error))
