@@ -42,10 +42,10 @@ export async function regenerateKeyRoute(request: IRequest, gw: Gateway): Promis
   const change = await keyChange(stores.sql, existing, body, gw.clock())
   const carried = await runningSpend(gw, hash, existing)
   const values = { ...carried, ...change.values, token: newHash, key_name: keyName(raw) }
-  const row = await updateKey(stores.sql, hash, values, [
-    copyToDeleted('token', [hash], ADMIN_ACTOR),
-    ...change.before,
-  ])
+  // The new hash has no running total yet (it is seeded from this row): no total to adjust.
+  const row = (
+    await updateKey(stores.sql, hash, values, [copyToDeleted('token', [hash], ADMIN_ACTOR), ...change.before])
+  )?.row
   if (!row) throw notFound(`Key ${ref} not found.`, 'key')
   await gw.keys?.invalidate([hash, newHash])
   return json({ ...withoutToken(row), key: raw, token_id: newHash, token: newHash })

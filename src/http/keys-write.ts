@@ -28,8 +28,17 @@ export async function updateKeyRoute(request: IRequest, gw: Gateway): Promise<Re
   const existing = await getKey(stores.sql, hash)
   if (!existing) throw keyNotFound()
   const change = await keyChange(stores.sql, existing, body, gw.clock())
-  const row = await updateKey(stores.sql, hash, change.values, change.before)
-  if (!row) throw keyNotFound()
+  const updated = await updateKey(stores.sql, hash, change.values, change.before)
+  if (!updated) throw keyNotFound()
+  const { row, spendBefore } = updated
+  // A spend set here (e.g. 0 to let an over-budget key spend again) must reach the running total
+  // budgets are checked against, not only the row.
+  if (spendBefore !== undefined)
+    await gw.spend.adjust({
+      entity: { kind: 'key', id: hash },
+      from: spendBefore,
+      to: Number(row.spend ?? 0),
+    })
   await gw.keys?.invalidate([hash])
   return json({ ...withoutToken(row), key: body.key })
 }
@@ -73,10 +82,10 @@ export function blockKeyRoute(blocked: boolean) {
     const { stores } = await requireAdmin(request, gw)
     const body = await readBody(request, gw, keyRefSchema)
     const hash = await tokenHashOf(body.key)
-    const row = await updateKey(stores.sql, hash, { blocked, updated_by: ADMIN_ACTOR })
-    if (!row) throw keyNotFound()
+    const updated = await updateKey(stores.sql, hash, { blocked, updated_by: ADMIN_ACTOR })
+    if (!updated) throw keyNotFound()
     await gw.keys?.invalidate([hash])
-    return json(row)
+    return json(updated.row)
   }
 }
 

@@ -92,13 +92,17 @@ export async function updateUserRoute(request: IRequest, gw: Gateway): Promise<R
   const existing = await getUser(stores.sql, body.user_id)
   if (!existing) throw notFound(`User not found, passed user_id=${body.user_id}`, 'user_id')
   const { user_id: _id, ...changes } = body
-  const row = await updateUser(
+  const updated = await updateUser(
     stores.sql,
     body.user_id,
     ownerColumnValues(changes, gw.clock(), record(existing.metadata)),
   )
+  if (updated?.spendBefore !== undefined) {
+    const to = Number(updated.row.spend ?? 0)
+    await gw.spend.adjust({ entity: { kind: 'user', id: body.user_id }, from: updated.spendBefore, to })
+  }
   await gw.keys?.invalidate(await hashesWhere(stores.sql, 'user_id', [body.user_id]))
-  return json({ user_id: body.user_id, data: row })
+  return json({ user_id: body.user_id, data: updated?.row })
 }
 
 /** POST /user/delete `{user_ids}`: users and their keys; answers the number of users deleted. */

@@ -1,6 +1,13 @@
 import type { Row, Sql, Statement } from '../store/sql'
 import { KEY_FOR_AUTH_SQL, toVirtualKey } from './key-record'
-import { encode, insertStatement, pgTextArray, updateStatement } from './sql-columns'
+import {
+  type Columns,
+  encode,
+  insertStatement,
+  pgTextArray,
+  splitPrevious,
+  updateStatement,
+} from './sql-columns'
 import { BUDGET_COLUMNS, BUDGET_TABLE, KEY_COLUMNS, KEY_TABLE } from './tables'
 import type { VirtualKey } from './virtual-key'
 
@@ -50,16 +57,47 @@ export async function insertKey(
   return { key: results.at(-1)?.[0], budget: budget ? results[0]?.[0] : undefined }
 }
 
+/**
+ * What an update returns: the row, and when the update set `spend`, the spend the row had just
+ * before (read by the same statement), so the running totals can move by exactly the change.
+ */
+export interface Updated {
+  row: Row
+  spendBefore: number | undefined
+}
+
+/** The update, and the spend it replaced when it sets `spend`; undefined when the row is gone. */
+export function updateReturningSpend(
+  table: string,
+  columns: Columns,
+  where: { column: string; value: string },
+  values: Record<string, unknown>,
+): { statement: Statement; result: (row: Row | undefined) => Updated | undefined } {
+  const previous = values.spend === undefined ? [] : ['spend']
+  return {
+    statement: updateStatement(table, columns, where, values, previous),
+    result(returned) {
+      if (!returned) return undefined
+      const split = splitPrevious(returned, previous)
+      const spend = split.previous.spend
+      return {
+        row: split.row,
+        spendBefore: previous.length === 0 ? undefined : Number(spend ?? 0),
+      }
+    },
+  }
+}
+
 /** Updates a key (optionally with statements that must commit with it); undefined when it is gone. */
 export async function updateKey(
   sql: Sql,
   hash: string,
   values: Record<string, unknown>,
   before: readonly Statement[] = [],
-): Promise<Row | undefined> {
-  const update = updateStatement(KEY_TABLE, KEY_COLUMNS, { column: 'token', value: hash }, values)
-  const results = await sql.transaction([...before, update])
-  return results.at(-1)?.[0]
+): Promise<Updated | undefined> {
+  const update = updateReturningSpend(KEY_TABLE, KEY_COLUMNS, { column: 'token', value: hash }, values)
+  const results = await sql.transaction([...before, update.statement])
+  return update.result(results.at(-1)?.[0])
 }
 
 export function budgetUpsert(budgetId: string, values: Record<string, unknown>): Statement {

@@ -1,4 +1,4 @@
-import type { Statement } from '../store/sql'
+import type { Row, Statement } from '../store/sql'
 
 /**
  * Column types of LiteLLM's tables as far as parameters are concerned. Every value is sent as text
@@ -67,12 +67,17 @@ export function insertStatement(
   return { text: `INSERT INTO "${table}" (${list}) VALUES (${slots.join(', ')}) ${suffix}`, params }
 }
 
-/** UPDATE … SET the given columns (and `updated_at`, when the table has one) WHERE key = value. */
+/**
+ * UPDATE … SET the given columns (and `updated_at`, when the table has one) WHERE key = value.
+ * `previous` columns also come back as they were just before, read under the row lock by this same
+ * statement (so no concurrent write can fall in between), named by `previousColumn`.
+ */
 export function updateStatement(
   table: string,
   columns: Columns,
   where: { column: string; value: string },
   values: Record<string, unknown>,
+  previous: readonly string[] = [],
 ): Statement {
   const names = setColumns(columns, values)
   const params: unknown[] = [where.value]
@@ -80,9 +85,36 @@ export function updateStatement(
   const sets = names.map((n, i) => `"${n}" = ${slots[i]}`)
   if ('updated_at' in columns && !names.includes('updated_at')) sets.push(`updated_at = ${NOW_UTC}`)
   if (sets.length === 0) sets.push(`"${where.column}" = "${where.column}"`)
+  if (previous.length === 0) {
+    return {
+      text: `UPDATE "${table}" SET ${sets.join(', ')} WHERE "${where.column}" = $1 RETURNING *`,
+      params,
+    }
+  }
+  const old = previous.map((n) => {
+    if (!(n in columns)) throw new Error(`unknown column ${n}`)
+    return `"${n}" AS "${previousColumn(n)}"`
+  })
   return {
-    text: `UPDATE "${table}" SET ${sets.join(', ')} WHERE "${where.column}" = $1 RETURNING *`,
+    text: `UPDATE "${table}" t SET ${sets.join(', ')}
+FROM (SELECT ${old.join(', ')} FROM "${table}" WHERE "${where.column}" = $1 FOR UPDATE) p
+WHERE t."${where.column}" = $1 RETURNING t.*, p.*`,
     params,
+  }
+}
+
+/** The name an updateStatement `previous` column comes back under (no table has such a column). */
+export const previousColumn = (column: string): string => `previous.${column}`
+
+/** Splits a row returned by updateStatement into the updated row and the `previous` values. */
+export function splitPrevious(
+  returned: Row,
+  previous: readonly string[],
+): { row: Row; previous: Record<string, unknown> } {
+  const names = new Set(previous.map(previousColumn))
+  return {
+    row: Object.fromEntries(Object.entries(returned).filter(([name]) => !names.has(name))),
+    previous: Object.fromEntries(previous.map((column) => [column, returned[previousColumn(column)]])),
   }
 }
 

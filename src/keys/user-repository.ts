@@ -1,6 +1,6 @@
 import type { Row, Sql } from '../store/sql'
-import { copyToDeleted, deleteKeysWhere } from './key-repository'
-import { insertStatement, pgTextArray, updateStatement } from './sql-columns'
+import { copyToDeleted, deleteKeysWhere, type Updated, updateReturningSpend } from './key-repository'
+import { insertStatement, pgTextArray } from './sql-columns'
 import { KEY_COLUMNS, KEY_TABLE, TEAM_TABLE, USER_COLUMNS, USER_TABLE } from './tables'
 
 /** SQL for `LiteLLM_UserTable`. */
@@ -21,11 +21,15 @@ export async function insertUser(sql: Sql, user: Record<string, unknown>, key?: 
   return { user: users?.[0], key: keys?.[0] }
 }
 
-export async function updateUser(sql: Sql, userId: string, values: Record<string, unknown>) {
-  const [rows] = await sql.transaction([
-    updateStatement(USER_TABLE, USER_COLUMNS, { column: 'user_id', value: userId }, values),
-  ])
-  return rows?.[0]
+/** The updated user (undefined when it is gone) and, when `values` set spend, the spend it replaced. */
+export async function updateUser(
+  sql: Sql,
+  userId: string,
+  values: Record<string, unknown>,
+): Promise<Updated | undefined> {
+  const update = updateReturningSpend(USER_TABLE, USER_COLUMNS, { column: 'user_id', value: userId }, values)
+  const [rows] = await sql.transaction([update.statement])
+  return update.result(rows?.[0])
 }
 
 /** Users and their keys (copied to the deleted-keys table first), as LiteLLM's `/user/delete`. */

@@ -110,3 +110,45 @@ return #KEYS`,
   },
   parse: (reply) => Number(reply),
 }
+
+/**
+ * ARGV: per key the spend an update just wrote to its row (`to`) and minus the spend the row had
+ * (`-from`), both read by that one statement. An existing total moves by exactly `to - from`: it
+ * then holds the new Postgres value plus the spend recorded but not yet flushed, as before. Floored
+ * at `to`, which the true total can never be below (unflushed spend is never negative): only a
+ * total seeded from the new value between the update and this script (already right) would cross
+ * it. A missing total is left missing (reply ''); it is seeded from the new Postgres value.
+ */
+export const adjustIfPresentScript: CounterScript<Array<number | null>> = {
+  name: 'multillm.spend.adjustIfPresent',
+  lua: `
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    local to = ARGV[2 * i - 1]
+    redis.call('INCRBYFLOAT', key, to)
+    local value = redis.call('INCRBYFLOAT', key, ARGV[2 * i])
+    if tonumber(value) < tonumber(to) then
+      local ttl = redis.call('PTTL', key)
+      redis.call('SET', key, to)
+      if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+      value = to
+    end
+    out[i] = value
+  else
+    out[i] = ''
+  end
+end
+return out`,
+  local: (state, keys, args) =>
+    keys.map((key, i) => {
+      const current = state.get(key)
+      if (current === null) return null
+      const to = args[2 * i] ?? '0'
+      const moved = addDecimals(addDecimals(current, to), args[2 * i + 1] ?? '0')
+      const value = Number(moved) < Number(to) ? to : moved
+      state.set(key, value, state.ttlMs(key))
+      return Number(value)
+    }),
+  parse: parseTotals,
+}

@@ -6,7 +6,7 @@ import type { Timers } from '../timers'
 import { isSupportedBudgetTimezone } from './budget-duration'
 import { resetDueBudgets } from './budget-reset'
 import { SpendQueue } from './spend-queue'
-import { createSpendTotals, entitiesOf } from './spend-totals'
+import { createSpendTotals, entitiesOf, type SpendChange } from './spend-totals'
 import type { SpendRecord, SpendTotals } from './spend-types'
 import { DEFAULT_RETRY, type RetryPolicy, SpendWriter } from './spend-writer'
 
@@ -23,6 +23,14 @@ export interface SpendService {
    * Rejects only if `signal` aborts first; the rows then stay queued.
    */
   flush(signal?: AbortSignal): Promise<void>
+  /**
+   * After an update set an entity's spend in Postgres (`/key/update {"spend": 0}`): `from` is the
+   * spend the row had, read by the statement that wrote `to`. An existing running total moves by
+   * exactly `to - from`, so it keeps counting what is recorded but not yet flushed; a missing one
+   * is seeded from Postgres when next read. Counter failures are logged (Postgres is already
+   * written; the total then stays off until it expires).
+   */
+  adjust(change: SpendChange): Promise<void>
   /** Stops the timers and flushes (adapters call it on shutdown, with their own deadline). */
   close(): Promise<void>
 }
@@ -50,6 +58,7 @@ const noStores: SpendService = {
   totals: { current: async (entities) => entities.map(() => 0) },
   record() {},
   flush: async () => {},
+  adjust: async () => {},
   close: async () => {},
 }
 
@@ -143,6 +152,18 @@ export function createSpendService(deps: SpendServiceDeps): SpendService {
     async flush(signal) {
       await settle()
       await writer.flush(signal)
+    },
+
+    async adjust(change) {
+      await totals.adjust([change]).catch((error: unknown) =>
+        logger.warn('spend total not adjusted to the spend set; it stays off until it expires', {
+          kind: change.entity.kind,
+          id: change.entity.id,
+          from: change.from,
+          to: change.to,
+          error,
+        }),
+      )
     },
 
     async close() {

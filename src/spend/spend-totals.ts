@@ -1,5 +1,5 @@
 import type { Stores } from '../store/stores'
-import { addIfPresentScript, seedScript, subtractResetScript } from './spend-scripts'
+import { addIfPresentScript, adjustIfPresentScript, seedScript, subtractResetScript } from './spend-scripts'
 import type { SpendEntity, SpendRecord, SpendTotals } from './spend-types'
 
 /**
@@ -16,6 +16,10 @@ import type { SpendEntity, SpendRecord, SpendTotals } from './spend-types'
  *   spend-service.ts): the Postgres value read for the seed therefore cannot contain this call yet.
  *   Any other call either was added to the total by its own instance, or seeds/adds the same way.
  * - A budget reset subtracts, from an existing total, exactly the spend Postgres zeroed.
+ * - An update that sets spend (`/key/update`, `/user/update`) reads the row's old spend in the
+ *   statement that writes the new one, and moves an existing total by exactly the difference.
+ * The last two leave one narrow gap: a total seeded between the Postgres write and the counter update
+ * is moved although it already has the new value (clamped, see spend-scripts.ts).
  * What breaks it: losing Redis data (restart without persistence, eviction). The re-seeded totals
  * then miss the spend that was recorded but not yet flushed at that moment: at most
  * `proxy_batch_write_at` seconds of spend, or the backlog while Postgres was down.
@@ -25,6 +29,15 @@ export interface SharedSpendTotals extends SpendTotals {
   add(entities: readonly SpendEntity[], amount: number): Promise<void>
   /** After a budget reset zeroed these entities' spend in Postgres (`spend` = the value zeroed). */
   subtractReset(zeroed: ReadonlyArray<{ entity: SpendEntity; spend: number }>): Promise<void>
+  /** After one statement changed these entities' spend in Postgres from `from` to `to`. */
+  adjust(changes: ReadonlyArray<SpendChange>): Promise<void>
+}
+
+/** A spend set outside of calls: the row's value before and after, read by the same statement. */
+export interface SpendChange {
+  entity: SpendEntity
+  from: number
+  to: number
 }
 
 /** Long against the flush interval (see above); refreshed on every increment. */
@@ -112,6 +125,16 @@ export function createSpendTotals(stores: Stores, ttlSeconds = SPEND_TOTAL_TTL_S
         subtractResetScript,
         zeroed.map((z) => spendCounterKey(z.entity)),
         zeroed.map((z) => String(z.spend)),
+      )
+    },
+
+    async adjust(changes) {
+      const moved = changes.filter((c) => c.to !== c.from)
+      if (moved.length === 0) return
+      await counters.run(
+        adjustIfPresentScript,
+        moved.map((c) => spendCounterKey(c.entity)),
+        moved.flatMap((c) => [String(c.to), String(-c.from)]),
       )
     },
   }
