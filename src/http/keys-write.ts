@@ -12,6 +12,7 @@ import {
 } from '../keys/key-repository'
 import { checkBudgets, type KeyInput, keyColumnValues } from '../keys/key-values'
 import { notFound } from '../keys/litellm-error'
+import { spendCounterKey } from '../spend/spend-totals'
 import type { Row, Sql, Statement } from '../store/sql'
 import type { Gateway } from './context'
 import { ADMIN_ACTOR, json, readBody, requireAdmin, withoutToken } from './keys-common'
@@ -109,6 +110,8 @@ export async function deleteKeysRoute(request: IRequest, gw: Gateway): Promise<R
   }
   const deleted = hashes.length > 0 ? await deleteKeys(stores.sql, hashes, ADMIN_ACTOR) : []
   if (deleted.length === 0) throw notFound('No keys found', 'keys')
+  // A caller may re-create a key with the same value: it must not inherit the old running total.
+  await stores.counters.del(deleted.map((token) => spendCounterKey({ kind: 'key', id: token })))
   await gw.keys?.invalidate(deleted)
   return json({ deleted_keys: passed })
 }

@@ -114,6 +114,17 @@ describe('setting spend through the management API', () => {
     await sql.close()
   })
 
+  it('a deleted key leaves no running total behind for a key re-created with the same value', async () => {
+    const key = 'sk-chosen-by-the-caller-0001'
+    expect((await send('/key/generate', { key })).status).toBe(200)
+    expect(await chat(key)).toBe(200)
+    await flush()
+    expect(await keySpend(key)).toBe(COST)
+    expect((await send('/key/delete', { keys: [key] })).status).toBe(200)
+    expect((await send('/key/generate', { key })).status).toBe(200)
+    expect(await keySpend(key)).toBe(0)
+  })
+
   it('/key/update spend 0: the total keeps only the spend not yet flushed', async () => {
     const key = (await send('/key/generate', {})).json.key as string
     const hash = await sha256Hex(key)
