@@ -49,8 +49,12 @@ export interface SpendServiceDeps {
 }
 
 const DEFAULT_BATCH_WRITE_SECONDS = 10
-/** Budget resets are checked this often (LiteLLM: every ~10 min; a minute keeps resets prompt). */
-export const BUDGET_RESET_EVERY_MS = 60_000
+/**
+ * Budget resets are checked this often. LiteLLM checks every ~10 min, so a `30s` budget resets up to
+ * ten minutes late; ten seconds keeps even the shortest durations honest, and the check is one
+ * indexed query per table.
+ */
+export const BUDGET_RESET_EVERY_MS = 10_000
 /** Hours of traffic at a few hundred calls per second; ~1 KB each. */
 const DEFAULT_QUEUE_CAP = 200_000
 
