@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { pgliteSql } from '../../adapters/node/stores/pglite-sql'
 import { type App, createApp } from '../../src/app'
 import { sha256Hex } from '../../src/auth/sha256'
 import { parseConfig } from '../../src/config/parse'
 import { silentLogger } from '../../src/observability/logger'
 import { memoryCounters } from '../../src/store/memory-counters'
-import { migrate } from '../../src/store/migrate'
 import type { Sql } from '../../src/store/sql'
+import { createInProcessApp, migratedPglite } from '../helpers/in-process-gateway'
 
 /**
  * The virtual-key API end to end, in process: createApp with real stores (PGlite in memory,
@@ -48,16 +47,8 @@ const generate = async (body: Record<string, unknown> = {}) => {
 }
 
 beforeAll(async () => {
-  sql = pgliteSql('memory://')
-  await migrate(sql)
-  const config = await parseConfig(CONFIG, {})
-  app = createApp({
-    config,
-    env: {},
-    masterKey: MASTER,
-    logger: silentLogger,
-    stores: { sql, counters: memoryCounters() },
-  })
+  sql = await migratedPglite()
+  app = await createInProcessApp(sql, { config: CONFIG, masterKey: MASTER })
 })
 
 afterAll(async () => {

@@ -1,16 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pgSql } from '../../adapters/node/stores/pg-sql'
 import type { Sql } from '../../src/store/sql'
-import {
-  type FreshDatabase,
-  freshDatabase,
-  postgres,
-  redis,
-  redisUrl,
-  requireOrSkip,
-} from '../helpers/services'
+import { type ClaimedRedisDb, claimRedisDb } from '../helpers/redis-db'
+import { type FreshDatabase, freshDatabase, postgres, redis, requireOrSkip } from '../helpers/services'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy'
 import { type GatewayProcess, startGateway, writeConfig } from './helpers/gateway-process'
 
@@ -41,7 +34,6 @@ general_settings:
 /** Mock usage is 10 prompt + 20 completion tokens. */
 const expectedCost = (p: { input: number; output: number }) => 10 * p.input + 20 * p.output
 const EPSILON = 1e-9
-const CLAIM_KEY = 'multillm-test:claimed-by'
 
 interface Answer {
   status: number
@@ -123,31 +115,6 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0)
 
-/**
- * A Redis logical database for this file alone: an empty one is claimed with SET NX (a marker that
- * expires, in case a run dies before its afterAll), else any unclaimed one is flushed and taken.
- */
-async function claimRedisDb(owner: string): Promise<{ db: number; admin: Redis }> {
-  const candidates = Array.from({ length: 14 }, (_, i) => i + 2).sort(() => Math.random() - 0.5)
-  for (const emptyOnly of [true, false]) {
-    for (const db of candidates) {
-      const admin = new Redis(`${redisUrl}/${db}`, { lazyConnect: true, maxRetriesPerRequest: 1 })
-      admin.on('error', () => {})
-      await admin.connect()
-      if (
-        (!emptyOnly || (await admin.dbsize()) === 0) &&
-        (await admin.set(CLAIM_KEY, owner, 'EX', 600, 'NX'))
-      ) {
-        await admin.flushdb()
-        await admin.set(CLAIM_KEY, owner, 'EX', 600)
-        return { db, admin }
-      }
-      admin.disconnect()
-    }
-  }
-  throw new Error('no free Redis logical database in 2..15')
-}
-
 /** A type, not an interface, so it satisfies Sql's Row (an index signature). */
 type KeySpendRow = {
   token: string
@@ -161,7 +128,7 @@ type KeySpendRow = {
 describe.runIf(requireOrSkip('multi-instance gateway', postgres, redis))('multi-instance gateway', () => {
   let db: FreshDatabase
   let sql: Sql
-  let redisDb: { db: number; admin: Redis }
+  let redisDb: ClaimedRedisDb
   let proxy: TcpProxy
   let a: GatewayProcess
   let b: GatewayProcess
@@ -176,7 +143,7 @@ describe.runIf(requireOrSkip('multi-instance gateway', postgres, redis))('multi-
     const config = writeConfig(CONFIG)
     const env = (databaseUrl: string) => ({
       DATABASE_URL: databaseUrl,
-      REDIS_URL: `${redisUrl}/${redisDb.db}`,
+      REDIS_URL: redisDb.url,
       DRAIN_TIMEOUT_SECONDS: '5',
     })
     // One at a time: the first one migrates the fresh database.
@@ -195,10 +162,7 @@ describe.runIf(requireOrSkip('multi-instance gateway', postgres, redis))('multi-
     await proxy?.close()
     await sql?.close()
     await db?.drop()
-    if (redisDb) {
-      await redisDb.admin.flushdb()
-      redisDb.admin.disconnect()
-    }
+    await redisDb?.release()
   })
 
   /** Postgres' view of these keys: key spend, per-model spend and their spend-log rows. */

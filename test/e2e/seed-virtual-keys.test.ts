@@ -1,19 +1,12 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
-import { Redis } from 'ioredis'
 import OpenAI from 'openai'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeBedrock, startFakeBedrock } from '../fakes/bedrock'
-import {
-  type FreshDatabase,
-  freshDatabase,
-  postgres,
-  redis,
-  redisUrl,
-  requireOrSkip,
-} from '../helpers/services'
+import { type ClaimedRedisDb, claimRedisDb } from '../helpers/redis-db'
+import { type FreshDatabase, freshDatabase, postgres, redis, requireOrSkip } from '../helpers/services'
 import { type GatewayProcess, startGateway, writeConfig } from './helpers/gateway-process'
 
 /**
@@ -28,35 +21,6 @@ const MASTER_KEY = 'sk-seed-master'
 const SONNET = 'bedrock-claude-v3-sonnet'
 const HAIKU = 'bedrock-claude-v3-haiku'
 const OPUS = 'bedrock-claude-v3-opus'
-/**
- * The gateway's Redis keys are not prefixed (`keys:epoch`, `spend:key:<hash>`), so this file gets a
- * logical db of its own in 2..15, claimed with the marker the other Redis suites use (an expiring
- * SET NX, so a run that dies frees it), flushed before and after.
- */
-const CLAIM_KEY = 'multillm-test:claimed-by'
-
-async function claimRedisDb(owner: string): Promise<{ url: string; client: Redis }> {
-  const candidates = Array.from({ length: 14 }, (_, i) => i + 2).sort(() => Math.random() - 0.5)
-  for (const emptyOnly of [true, false]) {
-    for (const db of candidates) {
-      const url = `${redisUrl}/${db}`
-      const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
-      client.on('error', () => {})
-      await client.connect()
-      if (
-        (!emptyOnly || (await client.dbsize()) === 0) &&
-        (await client.set(CLAIM_KEY, owner, 'EX', 600, 'NX'))
-      ) {
-        await client.flushdb()
-        await client.set(CLAIM_KEY, owner, 'EX', 600)
-        return { url, client }
-      }
-      client.disconnect()
-    }
-  }
-  throw new Error('no free Redis logical database in 2..15')
-}
-
 const seedConfig = (key: string, secret: string) => `
 model_list:
   - model_name: ${SONNET}
@@ -161,7 +125,8 @@ describe.runIf(requireOrSkip('seed README virtual keys on Postgres + Redis', pos
   () => {
     let fake: FakeBedrock
     let db: FreshDatabase
-    let redisClient: Redis
+    let redisDb: ClaimedRedisDb
+    let redisClient: ClaimedRedisDb['client']
     let gateway: GatewayProcess
     let base: string
 
@@ -210,14 +175,14 @@ describe.runIf(requireOrSkip('seed README virtual keys on Postgres + Redis', pos
     beforeAll(async () => {
       fake = await startFakeBedrock({ anyRegion: true })
       db = await freshDatabase()
-      const claimed = await claimRedisDb(`seed-virtual-keys-${process.pid}`)
-      redisClient = claimed.client
+      redisDb = await claimRedisDb(`seed-virtual-keys-${process.pid}`)
+      redisClient = redisDb.client
       gateway = await startGateway(
         ['--config', writeConfig(seedConfig(fake.credentials.accessKeyId, fake.credentials.secretAccessKey))],
         {
           AWS_ENDPOINT_URL_BEDROCK_RUNTIME: fake.url,
           DATABASE_URL: db.url,
-          REDIS_URL: claimed.url,
+          REDIS_URL: redisDb.url,
         },
       )
       base = gateway.url
@@ -226,10 +191,7 @@ describe.runIf(requireOrSkip('seed README virtual keys on Postgres + Redis', pos
     afterAll(async () => {
       await gateway?.stop()
       await fake?.close()
-      if (redisClient) {
-        await redisClient.flushdb().catch(() => {})
-        redisClient.disconnect()
-      }
+      await redisDb?.release().catch(() => {})
       await db?.drop()
     })
 

@@ -1,7 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { pgSql } from '../../adapters/node/stores/pg-sql'
-import { redisCounters } from '../../adapters/node/stores/redis-counters'
-import type { GatewayConfig } from '../../src/config/types'
 import { silentLogger } from '../../src/observability/logger'
 import { resetDueBudgets } from '../../src/spend/budget-reset'
 import { writeSpendBatch } from '../../src/spend/spend-batch-sql'
@@ -11,39 +8,25 @@ import { createSpendTotals } from '../../src/spend/spend-totals'
 import type { SpendRecord } from '../../src/spend/spend-types'
 import type { Counters } from '../../src/store/counters'
 import { memoryCounters } from '../../src/store/memory-counters'
-import { migrate } from '../../src/store/migrate'
 import type { Sql } from '../../src/store/sql'
-import type { Timers } from '../../src/timers'
-import {
-  type FreshDatabase,
-  freshDatabase,
-  postgres,
-  redis,
-  redisUrl,
-  requireOrSkip,
-} from '../helpers/services'
+import { emptyGatewayConfig, idleTimers } from '../helpers/in-process-gateway'
+import { closeInstanceStores, openInstanceStores } from '../helpers/instance-stores'
+import { type FreshDatabase, freshDatabase, postgres, redis, requireOrSkip } from '../helpers/services'
+import { spendRecord } from '../helpers/spend-record'
 
 /**
  * The exactness claims on the real thing: two gateway instances, each with its own Postgres pool
  * and Redis connection (so statements really run concurrently, row locks and all), and the Lua
  * scripts checked against their in-memory twins.
  */
-const config: GatewayConfig = {
-  deployments: [],
-  litellmSettings: {},
-  routerSettings: {},
-  generalSettings: {},
-  environmentVariables: {},
-  warnings: [],
-}
-const idleTimers: Timers = { every: () => () => {} }
+const config = emptyGatewayConfig()
 
 describe.runIf(requireOrSkip('spend on Postgres + Redis', postgres, redis))(
   'spend on Postgres + Redis',
   () => {
     let db: FreshDatabase
-    const sqls: Sql[] = []
-    const redises: Counters[] = []
+    let sqls: Sql[] = []
+    let redises: Counters[] = []
     const run = crypto.randomUUID().slice(0, 8)
     const key = `key-${run}`
     const user = `user-${run}`
@@ -51,11 +34,7 @@ describe.runIf(requireOrSkip('spend on Postgres + Redis', postgres, redis))(
 
     beforeAll(async () => {
       db = await freshDatabase()
-      for (let i = 0; i < 2; i++) {
-        sqls.push(pgSql(db.url))
-        redises.push(await redisCounters(redisUrl))
-      }
-      await migrate(sqls[0] as Sql)
+      ;({ sqls, redises } = await openInstanceStores(db.url, 2))
       await sqls[0]?.query(
         `INSERT INTO "LiteLLM_VerificationToken" (token, user_id, team_id, spend) VALUES ($1, $2, $3, 1)`,
         [key, user, team],
@@ -74,31 +53,12 @@ describe.runIf(requireOrSkip('spend on Postgres + Redis', postgres, redis))(
         `spend:team:${team}`,
         `spend:key-model:${key}:gpt`,
       ])
-      for (const c of redises) await c.close()
-      for (const s of sqls) await s.close()
+      await closeInstanceStores({ sqls, redises })
       await db?.drop()
     })
 
-    const call = (spend: number): SpendRecord => ({
-      requestId: crypto.randomUUID(),
-      callType: 'acompletion',
-      apiKey: key,
-      spend,
-      usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 },
-      startTime: new Date(),
-      endTime: new Date(),
-      completionStartTime: null,
-      model: 'm',
-      modelId: 'd',
-      modelGroup: 'gpt',
-      provider: 'mock',
-      apiBase: '',
-      userId: user,
-      teamId: team,
-      endUser: null,
-      status: 'success',
-      metadata: {},
-    })
+    const call = (spend: number): SpendRecord =>
+      spendRecord(spend, { apiKey: key, userId: user, teamId: team })
 
     async function spend() {
       const [row] = await (sqls[0] as Sql).query<{

@@ -1,7 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { pgSql } from '../../adapters/node/stores/pg-sql'
-import { redisCounters } from '../../adapters/node/stores/redis-counters'
-import type { GatewayConfig } from '../../src/config/types'
 import { updateKey } from '../../src/keys/key-repository'
 import { silentLogger } from '../../src/observability/logger'
 import { adjustIfPresentScript, seedScript } from '../../src/spend/spend-scripts'
@@ -10,54 +7,37 @@ import { createSpendTotals } from '../../src/spend/spend-totals'
 import type { SpendRecord } from '../../src/spend/spend-types'
 import type { Counters } from '../../src/store/counters'
 import { memoryCounters } from '../../src/store/memory-counters'
-import { migrate } from '../../src/store/migrate'
 import type { Sql } from '../../src/store/sql'
-import {
-  type FreshDatabase,
-  freshDatabase,
-  postgres,
-  redis,
-  redisUrl,
-  requireOrSkip,
-} from '../helpers/services'
+import { emptyGatewayConfig, idleTimers } from '../helpers/in-process-gateway'
+import { closeInstanceStores, openInstanceStores } from '../helpers/instance-stores'
+import { type FreshDatabase, freshDatabase, postgres, redis, requireOrSkip } from '../helpers/services'
+import { spendRecord } from '../helpers/spend-record'
 
 /**
  * Spend set by `/key/update` on the real thing (test/unit/spend-set-by-update.test.ts has it end to
  * end in process): the adjust script against its in-memory twin, and the update racing another
  * instance's flushes, each with its own Postgres pool and Redis connection.
  */
-const config: GatewayConfig = {
-  deployments: [],
-  litellmSettings: {},
-  routerSettings: {},
-  generalSettings: {},
-  environmentVariables: {},
-  warnings: [],
-}
+const config = emptyGatewayConfig()
 
 describe.runIf(requireOrSkip('spend set by update on Postgres + Redis', postgres, redis))(
   'spend set by update on Postgres + Redis',
   () => {
     let db: FreshDatabase
-    const sqls: Sql[] = []
-    const redises: Counters[] = []
+    let sqls: Sql[] = []
+    let redises: Counters[] = []
     const run = crypto.randomUUID().slice(0, 8)
     const key = `key-set-${run}`
 
     beforeAll(async () => {
       db = await freshDatabase()
-      for (let i = 0; i < 2; i++) {
-        sqls.push(pgSql(db.url))
-        redises.push(await redisCounters(redisUrl))
-      }
-      await migrate(sqls[0] as Sql)
+      ;({ sqls, redises } = await openInstanceStores(db.url, 2))
       await sqls[0]?.query(`INSERT INTO "LiteLLM_VerificationToken" (token, spend) VALUES ($1, 0)`, [key])
     })
 
     afterAll(async () => {
       await redises[0]?.del([`spend:key:${key}`, `spend:twin-adjust-a:${run}`, `spend:twin-adjust-b:${run}`])
-      for (const c of redises) await c.close()
-      for (const s of sqls) await s.close()
+      await closeInstanceStores({ sqls, redises })
       await db?.drop()
     })
 
@@ -85,31 +65,19 @@ describe.runIf(requireOrSkip('spend set by update on Postgres + Redis', postgres
           stores: { sql: sqls[i] as Sql, counters: redises[i] as Counters },
           config,
           logger: silentLogger,
-          timers: { every: () => () => {} },
+          timers: idleTimers,
           clock: Date.now,
         }),
       )
       if (!a || !b) throw new Error('two services')
-      const call = (spend: number): SpendRecord => ({
-        requestId: crypto.randomUUID(),
-        callType: 'acompletion',
-        apiKey: key,
-        spend,
-        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-        startTime: new Date(),
-        endTime: new Date(),
-        completionStartTime: null,
-        model: 'm',
-        modelId: 'd',
-        modelGroup: '',
-        provider: 'mock',
-        apiBase: '',
-        userId: null,
-        teamId: null,
-        endUser: null,
-        status: 'success',
-        metadata: {},
-      })
+      const call = (spend: number): SpendRecord =>
+        spendRecord(spend, {
+          apiKey: key,
+          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+          modelGroup: '',
+          userId: null,
+          teamId: null,
+        })
       const entity = { kind: 'key' as const, id: key }
       await a.totals.current([entity])
       const recording = (async () => {

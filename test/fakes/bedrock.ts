@@ -13,8 +13,18 @@ import {
   exceptionFrame,
   splitAwkwardly,
 } from './event-stream'
-import { type FakeCredentials, flatHeaders, isGone, Lifecycle, listen, nextTick, readBody } from './http-util'
-import { type CredentialRecord, verifySigV4 } from './sigv4-verifier'
+import {
+  type FakeAwsControls,
+  type FakeCredentials,
+  fakeAwsState,
+  flatHeaders,
+  isGone,
+  Lifecycle,
+  listen,
+  nextTick,
+  readBody,
+} from './http-util'
+import { verifySigV4 } from './sigv4-verifier'
 
 export type { FakeCredentials } from './http-util'
 
@@ -151,23 +161,11 @@ export interface FakeBedrockOptions {
   validate?: boolean
 }
 
-export interface FakeBedrock {
+/** `script()` queues responses for the next routed requests (SigV4-verified, on a known route). */
+export interface FakeBedrock extends FakeAwsControls<RecordedRequest, PlanStep, FakeBedrockPlan> {
   url: string
   port: number
   region: string
-  /** Long-term credentials (no session token). */
-  credentials: FakeCredentials
-  /** Temporary credentials (with a session token). */
-  tempCredentials: Required<FakeCredentials>
-  requests: RecordedRequest[]
-  /** Queue responses for the next routed requests, in order (used before the handler and the default). */
-  script(...steps: PlanStep[]): void
-  /** Decides responses once the script queue is empty; return undefined for the default behaviour. */
-  setHandler(handler: ((req: RecordedRequest) => FakeBedrockPlan | undefined) | undefined): void
-  addCredentials(creds: FakeCredentials): void
-  removeCredentials(accessKeyId: string): void
-  /** Clears the script queue, the handler and the request log. */
-  reset(): void
   close(): Promise<void>
 }
 
@@ -527,19 +525,11 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
   const maxSkewMs = options.maxSkewMs ?? 5 * 60_000
   const validate = options.validate ?? true
   const isKnownModel = options.isKnownModel ?? ((id: string) => !id.includes('unknown'))
-  const credentialMap = new Map<string, CredentialRecord>()
-  const addCredentials = (c: FakeCredentials) => {
-    credentialMap.set(c.accessKeyId, {
-      secretAccessKey: c.secretAccessKey,
-      ...(c.sessionToken === undefined ? {} : { sessionToken: c.sessionToken }),
-    })
-  }
-  for (const c of [DEFAULT_CREDENTIALS, DEFAULT_TEMP_CREDENTIALS, ...(options.credentials ?? [])])
-    addCredentials(c)
-
-  const requests: RecordedRequest[] = []
-  let queue: PlanStep[] = []
-  let handler: ((req: RecordedRequest) => FakeBedrockPlan | undefined) | undefined
+  const { credentialMap, requests, controls, nextScripted, fromHandler } = fakeAwsState<
+    RecordedRequest,
+    PlanStep,
+    FakeBedrockPlan
+  >({ credentials: DEFAULT_CREDENTIALS, tempCredentials: DEFAULT_TEMP_CREDENTIALS }, options.credentials)
   const lifecycle = new Lifecycle()
 
   const send = (
@@ -706,12 +696,12 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
   }
 
   const nextPlan = (record: RecordedRequest): FakeBedrockPlan => {
-    const step = queue.shift()
+    const step = nextScripted()
     if (step !== undefined) {
       const plan = typeof step === 'function' ? step(record) : step
       return plan ?? { type: 'default' }
     }
-    return handler?.(record) ?? { type: 'default' }
+    return fromHandler(record) ?? { type: 'default' }
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -804,28 +794,5 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
   }
 
   const started = await listen(handle, lifecycle)
-  return {
-    url: started.url,
-    port: started.port,
-    region,
-    credentials: { ...DEFAULT_CREDENTIALS },
-    tempCredentials: { ...DEFAULT_TEMP_CREDENTIALS },
-    requests,
-    script: (...steps) => {
-      queue.push(...steps)
-    },
-    setHandler: (fn) => {
-      handler = fn
-    },
-    addCredentials,
-    removeCredentials: (accessKeyId) => {
-      credentialMap.delete(accessKeyId)
-    },
-    reset: () => {
-      queue = []
-      handler = undefined
-      requests.length = 0
-    },
-    close: started.close,
-  }
+  return { url: started.url, port: started.port, region, ...controls, close: started.close }
 }

@@ -1,11 +1,80 @@
 /** Small node:http plumbing shared by the local AWS fakes. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { CredentialRecord } from './sigv4-verifier'
 
 export interface FakeCredentials {
   accessKeyId: string
   secretAccessKey: string
   sessionToken?: string
+}
+
+/** What tests drive on a fake AWS service, whatever the service: credentials, request log, script. */
+export interface FakeAwsControls<Recorded, Step, Plan> {
+  /** Long-term credentials (no session token). */
+  credentials: FakeCredentials
+  /** Temporary credentials (with a session token). */
+  tempCredentials: Required<FakeCredentials>
+  /** Every request received, rejected ones included, in order. */
+  requests: Recorded[]
+  /** Queues responses for the next requests, in order (used before the handler and the default). */
+  script(...steps: Step[]): void
+  /** Decides responses once the script queue is empty; return undefined for the default behaviour. */
+  setHandler(handler: ((req: Recorded) => Plan | undefined) | undefined): void
+  addCredentials(creds: FakeCredentials): void
+  removeCredentials(accessKeyId: string): void
+  /** Clears the script queue, the handler and the request log. */
+  reset(): void
+}
+
+/**
+ * The state behind FakeAwsControls: the credentials accepted (the two defaults and `extra`, until
+ * added or removed), the request log, and the responses queued by `script()` (taken in order by
+ * `nextScripted()`) or decided by the handler (`fromHandler()`), which the fake consults in that order.
+ */
+export function fakeAwsState<Recorded, Step, Plan>(
+  defaults: { credentials: FakeCredentials; tempCredentials: Required<FakeCredentials> },
+  extra: readonly FakeCredentials[] = [],
+) {
+  const credentialMap = new Map<string, CredentialRecord>()
+  const addCredentials = (c: FakeCredentials) => {
+    credentialMap.set(c.accessKeyId, {
+      secretAccessKey: c.secretAccessKey,
+      ...(c.sessionToken === undefined ? {} : { sessionToken: c.sessionToken }),
+    })
+  }
+  for (const c of [defaults.credentials, defaults.tempCredentials, ...extra]) addCredentials(c)
+
+  const requests: Recorded[] = []
+  let queue: Step[] = []
+  let handler: ((req: Recorded) => Plan | undefined) | undefined
+  const controls: FakeAwsControls<Recorded, Step, Plan> = {
+    credentials: { ...defaults.credentials },
+    tempCredentials: { ...defaults.tempCredentials },
+    requests,
+    script: (...steps) => {
+      queue.push(...steps)
+    },
+    setHandler: (fn) => {
+      handler = fn
+    },
+    addCredentials,
+    removeCredentials: (accessKeyId) => {
+      credentialMap.delete(accessKeyId)
+    },
+    reset: () => {
+      queue = []
+      handler = undefined
+      requests.length = 0
+    },
+  }
+  return {
+    credentialMap,
+    requests,
+    controls,
+    nextScripted: (): Step | undefined => queue.shift(),
+    fromHandler: (req: Recorded): Plan | undefined => handler?.(req),
+  }
 }
 
 export async function readBody(req: IncomingMessage): Promise<Uint8Array> {

@@ -5,8 +5,17 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type FakeCredentials, flatHeaders, isGone, Lifecycle, listen, readBody } from './http-util'
-import { type CredentialRecord, rfc3986, type SigV4Failure, sha256Hex, verifySigV4 } from './sigv4-verifier'
+import {
+  type FakeAwsControls,
+  type FakeCredentials,
+  fakeAwsState,
+  flatHeaders,
+  isGone,
+  Lifecycle,
+  listen,
+  readBody,
+} from './http-util'
+import { rfc3986, type SigV4Failure, sha256Hex, verifySigV4 } from './sigv4-verifier'
 
 export type { FakeCredentials } from './http-util'
 
@@ -50,13 +59,11 @@ export interface StoredObject {
   lastModified: Date
 }
 
-export interface FakeS3 {
+/** `script()` queues responses for the next authenticated requests; `reset()` keeps the objects. */
+export interface FakeS3 extends FakeAwsControls<S3RecordedRequest, FakeS3Plan, FakeS3Plan> {
   url: string
   port: number
   region: string
-  credentials: FakeCredentials
-  tempCredentials: Required<FakeCredentials>
-  requests: S3RecordedRequest[]
   createBucket(bucket: string): void
   /** Seeds an object (creating the bucket); returns its quoted ETag. */
   putObject(
@@ -66,13 +73,6 @@ export interface FakeS3 {
     opts?: { contentType?: string; lastModified?: Date },
   ): { etag: string }
   deleteObject(bucket: string, key: string): void
-  /** Queue responses for the next authenticated requests (before the handler and the default). */
-  script(...plans: FakeS3Plan[]): void
-  setHandler(handler: ((req: S3RecordedRequest) => FakeS3Plan | undefined) | undefined): void
-  addCredentials(creds: FakeCredentials): void
-  removeCredentials(accessKeyId: string): void
-  /** Clears the script queue, the handler and the request log (objects stay). */
-  reset(): void
   close(): Promise<void>
 }
 
@@ -191,20 +191,12 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
   const region = options.region ?? 'us-east-1'
   const maxSkewMs = options.maxSkewMs ?? 15 * 60_000
   const now = options.now ?? Date.now
-  const credentialMap = new Map<string, CredentialRecord>()
-  const addCredentials = (c: FakeCredentials) => {
-    credentialMap.set(c.accessKeyId, {
-      secretAccessKey: c.secretAccessKey,
-      ...(c.sessionToken === undefined ? {} : { sessionToken: c.sessionToken }),
-    })
-  }
-  for (const c of [DEFAULT_CREDENTIALS, DEFAULT_TEMP_CREDENTIALS, ...(options.credentials ?? [])])
-    addCredentials(c)
-
+  const { credentialMap, requests, controls, nextScripted, fromHandler } = fakeAwsState<
+    S3RecordedRequest,
+    FakeS3Plan,
+    FakeS3Plan
+  >({ credentials: DEFAULT_CREDENTIALS, tempCredentials: DEFAULT_TEMP_CREDENTIALS }, options.credentials)
   const buckets = new Map<string, Map<string, StoredObject>>()
-  const requests: S3RecordedRequest[] = []
-  let queue: FakeS3Plan[] = []
-  let handler: ((req: S3RecordedRequest) => FakeS3Plan | undefined) | undefined
   const lifecycle = new Lifecycle()
 
   const sendXmlError = (
@@ -288,7 +280,7 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
       return
     }
 
-    const plan = queue.shift() ?? handler?.(record) ?? { type: 'default' }
+    const plan = nextScripted() ?? fromHandler(record) ?? { type: 'default' }
     if (plan.type === 'hang') return
     if (plan.delayMs !== undefined) await lifecycle.sleep(plan.delayMs)
     if (isGone(res) || lifecycle.closed) return
@@ -370,9 +362,7 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
     url: started.url,
     port: started.port,
     region,
-    credentials: { ...DEFAULT_CREDENTIALS },
-    tempCredentials: { ...DEFAULT_TEMP_CREDENTIALS },
-    requests,
+    ...controls,
     createBucket,
     putObject: (bucketName, key, body, opts = {}) => {
       createBucket(bucketName)
@@ -388,21 +378,6 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
     },
     deleteObject: (bucketName, key) => {
       buckets.get(bucketName)?.delete(key)
-    },
-    script: (...plans) => {
-      queue.push(...plans)
-    },
-    setHandler: (fn) => {
-      handler = fn
-    },
-    addCredentials,
-    removeCredentials: (accessKeyId) => {
-      credentialMap.delete(accessKeyId)
-    },
-    reset: () => {
-      queue = []
-      handler = undefined
-      requests.length = 0
     },
     close: started.close,
   }

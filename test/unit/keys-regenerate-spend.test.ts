@@ -1,13 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { pgliteSql } from '../../adapters/node/stores/pglite-sql'
-import { type App, createApp } from '../../src/app'
+import type { App } from '../../src/app'
 import { sha256Hex } from '../../src/auth/sha256'
-import { parseConfig } from '../../src/config/parse'
-import { silentLogger } from '../../src/observability/logger'
-import { memoryCounters } from '../../src/store/memory-counters'
-import { migrate } from '../../src/store/migrate'
 import type { Sql } from '../../src/store/sql'
-import type { Timers } from '../../src/timers'
+import {
+  createInProcessApp,
+  idleTimers,
+  jsonSender,
+  migratedPglite,
+  waitUntilQueue,
+} from '../helpers/in-process-gateway'
 
 /**
  * /key/regenerate changes the row's token in place. Spend recorded under the old hash but not yet
@@ -26,47 +27,20 @@ model_list:
     litellm_params: { model: mock/x, mock_response: hi }
     model_info: { input_cost_per_token: 0.001, output_cost_per_token: 0.002 }
 `
-const idleTimers: Timers = { every: () => () => {} }
-
-interface Answer {
-  status: number
-  json: Record<string, unknown> & { key?: string; info?: { spend: number } }
-}
+type AnswerJson = Record<string, unknown> & { key?: string; info?: { spend: number } }
 
 let sql: Sql
 let app: App
 let closed: boolean
-const pending: Promise<unknown>[] = []
-const settle = async () => {
-  while (pending.length > 0) await Promise.all(pending.splice(0))
-}
-
-async function send(path: string, body?: unknown, key = MASTER): Promise<Answer> {
-  const init: RequestInit = {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }
-  const response = await app.fetch(new Request(`http://gw${path}`, init), {
-    waitUntil: (p) => pending.push(p),
-  })
-  return { status: response.status, json: (await response.json()) as Answer['json'] }
-}
+const { waitUntil, settle } = waitUntilQueue()
+const send = jsonSender<AnswerJson>(() => app, MASTER, waitUntil)
 
 const chat = (key: string, model = 'priced') =>
   send('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] }, key)
 
 beforeEach(async () => {
-  sql = pgliteSql('memory://')
-  await migrate(sql)
-  app = createApp({
-    config: await parseConfig(CONFIG, {}),
-    env: {},
-    masterKey: MASTER,
-    logger: silentLogger,
-    timers: idleTimers,
-    stores: { sql, counters: memoryCounters() },
-  })
+  sql = await migratedPglite()
+  app = await createInProcessApp(sql, { config: CONFIG, masterKey: MASTER, timers: idleTimers })
   closed = false
 })
 

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { pgliteSql } from '../../adapters/node/stores/pglite-sql'
-import type { GatewayConfig } from '../../src/config/types'
 import { silentLogger } from '../../src/observability/logger'
 import { resetDueBudgets } from '../../src/spend/budget-reset'
 import { BUDGET_RESET_EVERY_MS, createSpendService } from '../../src/spend/spend-service'
@@ -8,19 +6,17 @@ import { createSpendTotals } from '../../src/spend/spend-totals'
 import type { SpendEntity, SpendRecord } from '../../src/spend/spend-types'
 import type { Counters } from '../../src/store/counters'
 import { memoryCounters } from '../../src/store/memory-counters'
-import { migrate } from '../../src/store/migrate'
 import type { Sql } from '../../src/store/sql'
-import type { Timers } from '../../src/timers'
+import {
+  emptyGatewayConfig,
+  idleTimers,
+  manualTimers,
+  migratedPglite,
+  truncateSpendTables,
+} from '../helpers/in-process-gateway'
+import { spendRecord } from '../helpers/spend-record'
 
-const config: GatewayConfig = {
-  deployments: [],
-  litellmSettings: {},
-  routerSettings: {},
-  generalSettings: {},
-  environmentVariables: {},
-  warnings: [],
-}
-const idleTimers: Timers = { every: () => () => {} }
+const config = emptyGatewayConfig()
 
 const NOW = Date.parse('2025-06-10T15:30:00.000Z')
 const PAST = '2025-06-10 00:00:00'
@@ -32,15 +28,12 @@ const TEAM: SpendEntity = { kind: 'team', id: 't1' }
 let sql: Sql
 let counters: Counters
 beforeAll(async () => {
-  sql = pgliteSql('memory://')
-  await migrate(sql)
+  sql = await migratedPglite()
 })
 afterAll(() => sql.close())
 beforeEach(async () => {
   counters = memoryCounters()
-  await sql.query(
-    `TRUNCATE "LiteLLM_SpendLogs", "LiteLLM_VerificationToken", "LiteLLM_UserTable", "LiteLLM_TeamTable"`,
-  )
+  await truncateSpendTables(sql)
   await sql.query(
     `INSERT INTO "LiteLLM_VerificationToken" (token, user_id, team_id, spend, budget_duration, budget_reset_at)
      VALUES ('k1', 'u1', 't1', 10, '1d', $1), ('k2', NULL, NULL, 4, '1d', $2)`,
@@ -57,26 +50,11 @@ beforeEach(async () => {
 })
 
 function call(spend: number): SpendRecord {
-  return {
-    requestId: crypto.randomUUID(),
-    callType: 'acompletion',
-    apiKey: 'k1',
-    spend,
+  return spendRecord(spend, {
     usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
     startTime: new Date(NOW),
     endTime: new Date(NOW),
-    completionStartTime: null,
-    model: 'm',
-    modelId: 'd',
-    modelGroup: 'gpt',
-    provider: 'mock',
-    apiBase: '',
-    userId: 'u1',
-    teamId: 't1',
-    endUser: null,
-    status: 'success',
-    metadata: {},
-  }
+  })
 }
 
 async function rows() {
@@ -167,15 +145,7 @@ describe('budget reset', () => {
   })
 
   it('runs every minute on a timer, and lazily (awaited before the budget is read) without one', async () => {
-    const registered: number[] = []
-    const tasks: Array<() => Promise<void>> = []
-    const timers: Timers = {
-      every(ms, task) {
-        registered.push(ms)
-        tasks.push(task)
-        return () => {}
-      },
-    }
+    const { timers, registered, tick } = manualTimers()
     const invalidated: string[] = []
     const keys = { invalidate: async (tokens: readonly string[]) => void invalidated.push(...tokens) }
     createSpendService({
@@ -187,7 +157,7 @@ describe('budget reset', () => {
       keys,
     })
     expect(registered).toContain(BUDGET_RESET_EVERY_MS)
-    await Promise.all(tasks.map((task) => task()))
+    await tick()
     expect((await rows()).map((r) => r.spend)).toEqual([0, 4, 0, 0])
     expect(invalidated).toEqual(['k1'])
 
@@ -212,13 +182,7 @@ describe('budget reset', () => {
   })
 
   it('disable_reset_budget turns resets off', async () => {
-    const tasks: Array<() => Promise<void>> = []
-    const timers: Timers = {
-      every(_ms, task) {
-        tasks.push(task)
-        return () => {}
-      },
-    }
+    const { timers, tick } = manualTimers()
     const off = { ...config, generalSettings: { disable_reset_budget: true } }
     createSpendService({
       stores: { sql, counters },
@@ -227,7 +191,7 @@ describe('budget reset', () => {
       timers,
       clock: () => NOW,
     })
-    await Promise.all(tasks.map((task) => task()))
+    await tick()
     expect((await rows()).map((r) => r.spend)).toEqual([10, 4, 30, 20])
   })
 })

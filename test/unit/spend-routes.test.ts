@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { pgliteSql } from '../../adapters/node/stores/pglite-sql'
 import { type App, createApp } from '../../src/app'
 import { sha256Hex } from '../../src/auth/sha256'
 import { parseConfig } from '../../src/config/parse'
 import { silentLogger } from '../../src/observability/logger'
-import { memoryCounters } from '../../src/store/memory-counters'
-import { migrate } from '../../src/store/migrate'
 import type { Sql } from '../../src/store/sql'
+import { createInProcessApp, migratedPglite, waitUntilQueue } from '../helpers/in-process-gateway'
 
 /**
  * Spend end to end in process: createApp with PGlite and memory counters and no timers, so spend
@@ -30,18 +28,13 @@ type Json = any
 
 let sql: Sql
 let app: App
-const pending: Promise<unknown>[] = []
-const settle = async () => {
-  while (pending.length > 0) await Promise.all(pending.splice(0))
-}
+const { waitUntil, settle } = waitUntilQueue()
 
 async function send(method: string, path: string, body?: unknown, key = MASTER) {
   const headers: Record<string, string> = { authorization: `Bearer ${key}` }
   if (body !== undefined) headers['content-type'] = 'application/json'
   const init: RequestInit = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }
-  const response = await app.fetch(new Request(`http://gw${path}`, init), {
-    waitUntil: (p) => pending.push(p),
-  })
+  const response = await app.fetch(new Request(`http://gw${path}`, init), { waitUntil })
   const text = await response.text()
   return {
     status: response.status,
@@ -71,16 +64,8 @@ let otherKey: string
 let teamId: string
 
 beforeAll(async () => {
-  sql = pgliteSql('memory://')
-  await migrate(sql)
-  app = createApp({
-    config: await parseConfig(CONFIG, {}),
-    env: {},
-    masterKey: MASTER,
-    logger: silentLogger,
-    clock: () => CLOCK,
-    stores: { sql, counters: memoryCounters() },
-  })
+  sql = await migratedPglite()
+  app = await createInProcessApp(sql, { config: CONFIG, masterKey: MASTER, clock: () => CLOCK })
   const team = await send('POST', '/team/new', { team_alias: 'Team A' })
   expect(team.status).toBe(200)
   teamId = team.json.team_id

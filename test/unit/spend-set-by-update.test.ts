@@ -1,16 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { pgliteSql } from '../../adapters/node/stores/pglite-sql'
-import { type App, createApp } from '../../src/app'
+import type { App } from '../../src/app'
 import { sha256Hex } from '../../src/auth/sha256'
-import { parseConfig } from '../../src/config/parse'
-import type { GatewayConfig } from '../../src/config/types'
 import { silentLogger } from '../../src/observability/logger'
 import { adjustIfPresentScript, seedScript } from '../../src/spend/spend-scripts'
 import { createSpendService } from '../../src/spend/spend-service'
 import { memoryCounters } from '../../src/store/memory-counters'
-import { migrate } from '../../src/store/migrate'
 import type { Sql } from '../../src/store/sql'
-import type { Timers } from '../../src/timers'
+import {
+  createInProcessApp,
+  emptyGatewayConfig,
+  jsonSender,
+  type ManualTimers,
+  manualTimers,
+  migratedPglite,
+  waitUntilQueue,
+} from '../helpers/in-process-gateway'
 
 /**
  * `/key/update {"spend": X}` (and `/user/update`) write X to the row; the running total budgets are
@@ -33,19 +37,10 @@ general_settings:
   proxy_batch_write_at: ${BATCH_WRITE_MS / 1000}
 `
 
-interface Answer {
-  status: number
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are read loosely in these tests
-  json: any
-}
-
 let sql: Sql
 let app: App
-let tasks: Array<{ ms: number; task: () => Promise<void> }>
-const pending: Promise<unknown>[] = []
-const settle = async () => {
-  while (pending.length > 0) await Promise.all(pending.splice(0))
-}
+let tasks: ManualTimers['tasks']
+const { waitUntil, settle } = waitUntilQueue()
 /** One batch write, as the Node timer runs it every `proxy_batch_write_at` seconds. */
 async function flush() {
   await settle()
@@ -54,17 +49,7 @@ async function flush() {
   await writes[0]?.task()
 }
 
-async function send(path: string, body?: unknown, key = MASTER): Promise<Answer> {
-  const init: RequestInit = {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }
-  const response = await app.fetch(new Request(`http://gw${path}`, init), {
-    waitUntil: (p) => pending.push(p),
-  })
-  return { status: response.status, json: await response.json() }
-}
+const send = jsonSender(() => app, MASTER, waitUntil)
 
 async function chat(key: string): Promise<number> {
   const { status } = await send(
@@ -89,23 +74,10 @@ async function rowSpend(
 
 describe('setting spend through the management API', () => {
   beforeEach(async () => {
-    sql = pgliteSql('memory://')
-    await migrate(sql)
-    tasks = []
-    const timers: Timers = {
-      every: (ms, task) => {
-        tasks.push({ ms, task })
-        return () => {}
-      },
-    }
-    app = createApp({
-      config: await parseConfig(CONFIG, {}),
-      env: {},
-      masterKey: MASTER,
-      logger: silentLogger,
-      timers,
-      stores: { sql, counters: memoryCounters() },
-    })
+    sql = await migratedPglite()
+    const manual = manualTimers()
+    tasks = manual.tasks
+    app = await createInProcessApp(sql, { config: CONFIG, masterKey: MASTER, timers: manual.timers })
   })
 
   afterEach(async () => {
@@ -217,14 +189,7 @@ describe('setting spend through the management API', () => {
   })
 })
 
-const config: GatewayConfig = {
-  deployments: [],
-  litellmSettings: {},
-  routerSettings: {},
-  generalSettings: {},
-  environmentVariables: {},
-  warnings: [],
-}
+const config = emptyGatewayConfig()
 
 describe('adjusting a spend total', () => {
   it('moves only totals that exist, floored at the value set', async () => {

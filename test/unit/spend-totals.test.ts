@@ -1,26 +1,21 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { pgliteSql } from '../../adapters/node/stores/pglite-sql'
-import type { GatewayConfig } from '../../src/config/types'
 import { silentLogger } from '../../src/observability/logger'
 import { createSpendService } from '../../src/spend/spend-service'
 import { createSpendTotals, entitiesOf, spendCounterKey } from '../../src/spend/spend-totals'
 import type { SpendEntity, SpendRecord } from '../../src/spend/spend-types'
 import type { Counters } from '../../src/store/counters'
 import { memoryCounters } from '../../src/store/memory-counters'
-import { migrate } from '../../src/store/migrate'
 import type { Sql } from '../../src/store/sql'
-import type { Timers } from '../../src/timers'
+import {
+  emptyGatewayConfig,
+  idleTimers,
+  manualTimers,
+  migratedPglite,
+  truncateSpendTables,
+} from '../helpers/in-process-gateway'
+import { spendRecord } from '../helpers/spend-record'
 
-const config: GatewayConfig = {
-  deployments: [],
-  litellmSettings: {},
-  routerSettings: {},
-  generalSettings: {},
-  environmentVariables: {},
-  warnings: [],
-}
-/** Registered but never fired: these tests flush explicitly. */
-const idleTimers: Timers = { every: () => () => {} }
+const config = emptyGatewayConfig()
 
 const KEY: SpendEntity = { kind: 'key', id: 'k1' }
 const USER: SpendEntity = { kind: 'user', id: 'u1' }
@@ -31,15 +26,12 @@ const ALL = [KEY, USER, TEAM, KEY_GPT]
 let sql: Sql
 let counters: Counters
 beforeAll(async () => {
-  sql = pgliteSql('memory://')
-  await migrate(sql)
+  sql = await migratedPglite()
 })
 afterAll(() => sql.close())
 beforeEach(async () => {
   counters = memoryCounters()
-  await sql.query(
-    `TRUNCATE "LiteLLM_SpendLogs", "LiteLLM_VerificationToken", "LiteLLM_UserTable", "LiteLLM_TeamTable"`,
-  )
+  await truncateSpendTables(sql)
   await sql.query(
     `INSERT INTO "LiteLLM_VerificationToken" (token, user_id, team_id, spend, model_spend)
      VALUES ('k1', 'u1', 't1', 5, '{"gpt": 4, "claude": 1}')`,
@@ -50,27 +42,7 @@ beforeEach(async () => {
 
 let seq = 0
 function call(spend: number, over: Partial<SpendRecord> = {}): SpendRecord {
-  return {
-    requestId: `req-${++seq}`,
-    callType: 'acompletion',
-    apiKey: 'k1',
-    spend,
-    usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 },
-    startTime: new Date(),
-    endTime: new Date(),
-    completionStartTime: null,
-    model: 'm',
-    modelId: 'd',
-    modelGroup: 'gpt',
-    provider: 'mock',
-    apiBase: '',
-    userId: 'u1',
-    teamId: 't1',
-    endUser: null,
-    status: 'success',
-    metadata: {},
-    ...over,
-  }
+  return spendRecord(spend, { requestId: `req-${++seq}`, ...over })
 }
 
 const service = () =>
@@ -145,13 +117,7 @@ describe('spend totals', () => {
       ...counters,
       run: async (script, keys, args) => held.then(() => counters.run(script, keys, args)),
     }
-    const tasks: Array<() => Promise<void>> = []
-    const timers: Timers = {
-      every(_ms, task) {
-        tasks.push(task)
-        return () => {}
-      },
-    }
+    const { timers, tick } = manualTimers()
     const svc = createSpendService({
       stores: { sql, counters: slow },
       config,
@@ -161,7 +127,7 @@ describe('spend totals', () => {
     })
     const pending: Promise<unknown>[] = []
     svc.record(call(1), (p) => pending.push(p))
-    await Promise.all(tasks.map((task) => task())) // the periodic write fires while the seed is pending
+    await tick() // the periodic write fires while the seed is pending
     release()
     await Promise.all(pending)
     await svc.flush()

@@ -1,34 +1,27 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { pgliteSql } from '../../adapters/node/stores/pglite-sql'
-import type { GatewayConfig } from '../../src/config/types'
 import { silentLogger } from '../../src/observability/logger'
 import { writeSpendBatch } from '../../src/spend/spend-batch-sql'
 import { createSpendService } from '../../src/spend/spend-service'
 import type { SpendRecord } from '../../src/spend/spend-types'
 import { memoryCounters } from '../../src/store/memory-counters'
-import { migrate } from '../../src/store/migrate'
 import type { Sql } from '../../src/store/sql'
-import type { Timers } from '../../src/timers'
+import {
+  emptyGatewayConfig,
+  manualTimers,
+  migratedPglite,
+  truncateSpendTables,
+} from '../helpers/in-process-gateway'
+import { spendRecord } from '../helpers/spend-record'
 
-const config: GatewayConfig = {
-  deployments: [],
-  litellmSettings: {},
-  routerSettings: {},
-  generalSettings: {},
-  environmentVariables: {},
-  warnings: [],
-}
+const config = emptyGatewayConfig()
 
 let sql: Sql
 beforeAll(async () => {
-  sql = pgliteSql('memory://')
-  await migrate(sql)
+  sql = await migratedPglite()
 })
 afterAll(() => sql.close())
 beforeEach(async () => {
-  await sql.query(
-    `TRUNCATE "LiteLLM_SpendLogs", "LiteLLM_VerificationToken", "LiteLLM_UserTable", "LiteLLM_TeamTable"`,
-  )
+  await truncateSpendTables(sql)
   await sql.query(
     `INSERT INTO "LiteLLM_VerificationToken" (token, user_id, team_id, spend, model_spend)
      VALUES ('k1', 'u1', 't1', 1, '{"gpt": 1}')`,
@@ -40,27 +33,15 @@ beforeEach(async () => {
 let seq = 0
 function call(spend: number, over: Partial<SpendRecord> = {}): SpendRecord {
   const start = new Date('2025-03-04T10:00:00.000Z')
-  return {
+  return spendRecord(spend, {
     requestId: `req-${++seq}`,
-    callType: 'acompletion',
-    apiKey: 'k1',
-    spend,
-    usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 },
     startTime: start,
     endTime: new Date(start.getTime() + 250),
     completionStartTime: new Date(start.getTime() + 100),
     model: 'provider-model',
     modelId: 'dep-1',
-    modelGroup: 'gpt',
-    provider: 'mock',
-    apiBase: '',
-    userId: 'u1',
-    teamId: 't1',
-    endUser: null,
-    status: 'success',
-    metadata: {},
     ...over,
-  }
+  })
 }
 
 async function spendOf() {
@@ -79,18 +60,6 @@ async function spendOf() {
     team: team?.spend,
     logs: logs ?? { n: -1, total: null },
   }
-}
-
-/** Timers the test drives: each `tick()` runs every registered task once. */
-function manualTimers() {
-  const tasks: Array<() => Promise<void>> = []
-  const timers: Timers = {
-    every(_ms, task) {
-      tasks.push(task)
-      return () => tasks.splice(tasks.indexOf(task), 1)
-    },
-  }
-  return { timers, tick: () => Promise.all(tasks.map((task) => task())), tasks }
 }
 
 describe('batch write', () => {
@@ -183,21 +152,14 @@ describe('spend service flushes', () => {
   const fast = { baseMs: 1, maxMs: 5 }
 
   it('every proxy_batch_write_at seconds: one timer writes everything queued', async () => {
-    const { timers, tick, tasks } = manualTimers()
-    const registered: number[] = []
-    const spy: Timers = {
-      every(ms, task) {
-        registered.push(ms)
-        return timers.every(ms, task)
-      },
-    }
+    const { timers, tick, tasks, registered } = manualTimers()
     const cfg = { ...config, generalSettings: { proxy_batch_write_at: 3 } }
     const counters = memoryCounters()
     const service = createSpendService({
       stores: { sql, counters },
       config: cfg,
       logger: silentLogger,
-      timers: spy,
+      timers,
       clock: Date.now,
     })
     expect(registered).toContain(3000)
