@@ -1,14 +1,19 @@
 import { GatewayError } from '../errors'
+import { teamBlockedError } from '../keys/authorize-call'
 import type { KeyService } from '../keys/key-service'
 import type { Caller } from '../keys/virtual-key'
 import { apiKeyFromRequest } from './api-key-from-request'
 import { maskKey } from './master-key'
+import { checkRouteAccess } from './route-access'
 import { constantTimeEqual, sha256Hex } from './sha256'
 
 /**
  * Resolves the caller of a request: the master key, or a virtual key found through the key
  * service (local cache first, Postgres only on a miss). Keys are compared as SHA-256 digests, the
  * form LiteLLM stores them in, and the master key in constant time.
+ *
+ * Checks that hold on every route for a virtual key are made here: blocked or expired key, a
+ * blocked team, and the key's `allowed_routes` / `key_type`.
  *
  * With no master key and no key store every request is refused: the gateway is never silently open.
  */
@@ -41,6 +46,8 @@ export function createAuthenticator(
         `Expired Key. Key Expiry time ${record.expires.toISOString()} and current time ${new Date(clock()).toISOString()}`,
       )
     }
+    if (record.allowedRoutes?.length) checkRouteAccess(record, new URL(request.url).pathname)
+    if (record.team?.blocked) throw teamBlockedError(record.team.id)
     return { keyHash, isMaster: false, key: record }
   }
 }

@@ -7,6 +7,7 @@ import { readJsonBody } from '../openai/read-json-body'
 import { validate } from '../openai/validate'
 import type { Stores } from '../store/stores'
 import type { Gateway } from './context'
+import { NUL_MESSAGE } from './keys-schemas'
 
 /** What LiteLLM records as `created_by` / `updated_by` for the master key (`litellm_proxy_admin_name`). */
 export const ADMIN_ACTOR = 'default_user_id'
@@ -45,7 +46,11 @@ export function notAdmin(request: Request, caller: Caller): GatewayError {
   })
 }
 
-/** A JSON body validated with zod; an empty body is `{}` (every field of these requests is optional). */
+/**
+ * A JSON body validated with zod; an empty body is `{}` (every field of these requests is optional).
+ * A NUL character anywhere in it (a string, an object key, a field the schema does not know) is a
+ * 400 naming where: Postgres stores neither `text` nor `jsonb` with one.
+ */
 export async function readBody<T extends z.ZodType>(
   request: Request,
   gw: Gateway,
@@ -53,14 +58,75 @@ export async function readBody<T extends z.ZodType>(
 ): Promise<z.infer<T>> {
   const empty = request.body === null || request.headers.get('content-length') === '0'
   const body = empty ? {} : await readJsonBody(request, gw.maxBodyBytes)
+  const at = nulPath(body, [])
+  if (at !== undefined) throw nulError(at.join('.') || 'body')
   return validate(schema, body)
 }
 
-/** A query parameter (the first, when repeated); undefined when absent or empty. */
+/** The path to the first string or key holding U+0000, if any. */
+function nulPath(value: unknown, path: string[]): string[] | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined
+  const entries: Array<[string, unknown]> = Array.isArray(value)
+    ? value.map((v, i) => [String(i), v])
+    : value !== null && typeof value === 'object'
+      ? Object.entries(value)
+      : []
+  for (const [name, member] of entries) {
+    if (name.includes('\u0000')) return [...path, name.replaceAll('\u0000', '\\u0000')]
+    const found = nulPath(member, [...path, name])
+    if (found) return found
+  }
+  return undefined
+}
+
+const nulError = (param: string) =>
+  new GatewayError({
+    status: 400,
+    message: `Invalid value for '${param}': ${NUL_MESSAGE}`,
+    param,
+    origin: 'client',
+  })
+
+/**
+ * A query parameter (the first, when repeated); undefined when absent or empty. One holding a NUL
+ * character is a 400 (Postgres cannot compare text with one).
+ */
 export function queryParam(request: IRequest, name: string): string | undefined {
   const value = request.query[name]
   const first = Array.isArray(value) ? value[0] : value
-  return first === undefined || first === '' ? undefined : first
+  if (first === undefined || first === '') return undefined
+  if (first.includes('\u0000')) throw nulError(name)
+  return first
+}
+
+/** A path parameter, percent-decoded; malformed escapes and NUL characters are a 400. */
+export function pathParam(request: IRequest, name: string): string | undefined {
+  const raw = request.params[name]
+  if (raw === undefined) return undefined
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(raw)
+  } catch {
+    throw new GatewayError({
+      status: 400,
+      message: `Invalid value for '${name}': malformed percent-encoding in the path`,
+      param: name,
+      origin: 'client',
+    })
+  }
+  if (decoded.includes('\u0000')) throw nulError(name)
+  return decoded
+}
+
+/**
+ * A unique violation (SQLSTATE 23505) from any of the drivers, with the constraint or index it hit:
+ * what a concurrent request that passed the same "already exists?" check gets.
+ */
+export function uniqueViolation(error: unknown): { constraint: string } | undefined {
+  if (error === null || typeof error !== 'object') return undefined
+  const { code, constraint } = error as { code?: unknown; constraint?: unknown }
+  if (code !== '23505') return undefined
+  return { constraint: typeof constraint === 'string' ? constraint : '' }
 }
 
 /** An integer query parameter within bounds, else 400 naming it (FastAPI's `Query(ge=, le=)`). */

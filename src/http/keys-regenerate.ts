@@ -6,10 +6,11 @@ import { record } from '../keys/key-record'
 import { copyToDeleted, getKey, updateKey } from '../keys/key-repository'
 import { checkBudgets } from '../keys/key-values'
 import { notFound } from '../keys/litellm-error'
+import { forgetSpendTotals } from '../keys/spend-cleanup'
 import type { Row } from '../store/sql'
 import type { Gateway } from './context'
-import { ADMIN_ACTOR, json, readBody, requireAdmin, withoutToken } from './keys-common'
-import { refuseDuplicates } from './keys-generate'
+import { ADMIN_ACTOR, json, pathParam, readBody, requireAdmin, withoutToken } from './keys-common'
+import { keyWriteConflict, refuseDuplicates } from './keys-generate'
 import { BUDGET_FIELDS, regenerateKeySchema } from './keys-schemas'
 import { keyChange } from './keys-write'
 
@@ -24,8 +25,7 @@ export async function regenerateKeyRoute(request: IRequest, gw: Gateway): Promis
   const { stores } = await requireAdmin(request, gw)
   const body = await readBody(request, gw, regenerateKeySchema)
   checkBudgets(body, BUDGET_FIELDS)
-  const fromPath = request.params.key === undefined ? undefined : decodeURIComponent(request.params.key)
-  const ref = body.key ?? fromPath
+  const ref = body.key ?? pathParam(request, 'key')
   if (!ref) throw badRequest('No key passed in.', 'key')
   const hash = await tokenHashOf(ref)
   const existing = await getKey(stores.sql, hash)
@@ -44,10 +44,16 @@ export async function regenerateKeyRoute(request: IRequest, gw: Gateway): Promis
   const values = { ...carried, ...change.values, token: newHash, key_name: keyName(raw) }
   // The new hash has no running total yet (it is seeded from this row): no total to adjust.
   const row = (
-    await updateKey(stores.sql, hash, values, [copyToDeleted('token', [hash], ADMIN_ACTOR), ...change.before])
+    await updateKey(stores.sql, hash, values, [
+      copyToDeleted('token', [hash], ADMIN_ACTOR),
+      ...change.before,
+    ]).catch((error: unknown) => keyWriteConflict(error, body.key_alias))
   )?.row
   if (!row) throw notFound(`Key ${ref} not found.`, 'key')
   await gw.keys?.invalidate([hash, newHash])
+  // The row took the old hash's totals over; left behind they would outlive it (best-effort).
+  const spendGroups = [...Object.keys(carried.model_spend), ...Object.keys(record(existing.model_max_budget))]
+  await forgetSpendTotals(gw, { keys: [{ token: hash, spendGroups }] })
   return json({ ...withoutToken(row), key: raw, token_id: newHash, token: newHash })
 }
 

@@ -12,13 +12,17 @@ import {
 } from '../keys/key-repository'
 import { checkBudgets, type KeyInput, keyColumnValues } from '../keys/key-values'
 import { notFound } from '../keys/litellm-error'
-import { spendCounterKey } from '../spend/spend-totals'
+import { forgetSpendTotals } from '../keys/spend-cleanup'
+import { getTeam } from '../keys/team-repository'
 import type { Row, Sql, Statement } from '../store/sql'
 import type { Gateway } from './context'
 import { ADMIN_ACTOR, json, readBody, requireAdmin, withoutToken } from './keys-common'
+import { aliasTaken, checkKeyTeam, keyWriteConflict } from './keys-generate'
 import { BUDGET_FIELDS, deleteKeysSchema, keyRefSchema, updateKeySchema } from './keys-schemas'
 
 const keyNotFound = () => notFound('Key not found in database', 'key')
+
+const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : [])
 
 /** POST /key/update: `key` (raw or hash) plus any /key/generate field; effective at once everywhere. */
 export async function updateKeyRoute(request: IRequest, gw: Gateway): Promise<Response> {
@@ -29,18 +33,20 @@ export async function updateKeyRoute(request: IRequest, gw: Gateway): Promise<Re
   const existing = await getKey(stores.sql, hash)
   if (!existing) throw keyNotFound()
   const change = await keyChange(stores.sql, existing, body, gw.clock())
-  const updated = await updateKey(stores.sql, hash, change.values, change.before)
+  const updated = await updateKey(stores.sql, hash, change.values, change.before).catch((error: unknown) =>
+    keyWriteConflict(error, body.key_alias),
+  )
   if (!updated) throw keyNotFound()
   const { row, spendBefore } = updated
+  await gw.keys?.invalidate([hash])
   // A spend set here (e.g. 0 to let an over-budget key spend again) must reach the running total
-  // budgets are checked against, not only the row.
+  // budgets are checked against, not only the row (best-effort: adjust never throws).
   if (spendBefore !== undefined)
     await gw.spend.adjust({
       entity: { kind: 'key', id: hash },
       from: spendBefore,
       to: Number(row.spend ?? 0),
     })
-  await gw.keys?.invalidate([hash])
   return json({ ...withoutToken(row), key: body.key })
 }
 
@@ -61,12 +67,13 @@ export async function keyChange(
   }
   const alias = input.key_alias
   if (typeof alias === 'string' && alias !== existing.key_alias) {
-    if ((await keyConflicts(sql, String(existing.token), alias)).alias) {
-      throw badRequest(
-        `Key with alias '${alias}' already exists. Unique key aliases across all keys are required.`,
-        'key_alias',
-      )
-    }
+    if ((await keyConflicts(sql, String(existing.token), alias)).alias) throw aliasTaken(alias)
+  }
+  // A team given now must exist; the key's models must stay within its team's.
+  const teamId = input.team_id !== undefined ? input.team_id : existing.team_id
+  if (typeof teamId === 'string' && (input.team_id != null || input.models !== undefined)) {
+    const models = input.models !== undefined ? (input.models ?? []) : stringList(existing.models)
+    if (input.team_id != null || (await getTeam(sql, teamId))) await checkKeyTeam(sql, teamId, models)
   }
   const before: Statement[] = []
   if (input.soft_budget !== undefined) {
@@ -110,8 +117,10 @@ export async function deleteKeysRoute(request: IRequest, gw: Gateway): Promise<R
   }
   const deleted = hashes.length > 0 ? await deleteKeys(stores.sql, hashes, ADMIN_ACTOR) : []
   if (deleted.length === 0) throw notFound('No keys found', 'keys')
-  // A caller may re-create a key with the same value: it must not inherit the old running total.
-  await stores.counters.del(deleted.map((token) => spendCounterKey({ kind: 'key', id: token })))
-  await gw.keys?.invalidate(deleted)
+  // First the cache (this instance at once, then everywhere), then the running totals: a caller
+  // may re-create a key with the same value, and it must not inherit the old total. Neither can
+  // turn the delete that happened into an error.
+  await gw.keys?.invalidate(deleted.map((k) => k.token))
+  await forgetSpendTotals(gw, { keys: deleted })
   return json({ deleted_keys: passed })
 }

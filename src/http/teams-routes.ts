@@ -5,12 +5,16 @@ import { hashesWhere, keysWhere } from '../keys/key-repository'
 import { checkBudgets } from '../keys/key-values'
 import { notFound } from '../keys/litellm-error'
 import { ownerColumnValues } from '../keys/owner-values'
+import { forgetSpendTotals } from '../keys/spend-cleanup'
 import { deleteTeams, getTeam, insertTeam, listTeams, updateTeam } from '../keys/team-repository'
 import type { Gateway } from './context'
-import { json, queryParam, readBody, requireAdmin } from './keys-common'
+import { json, queryParam, readBody, requireAdmin, uniqueViolation } from './keys-common'
 import { deleteTeamsSchema, newTeamSchema, teamRefSchema, updateTeamSchema } from './keys-schemas'
 
 const TEAM_BUDGETS = ['max_budget', 'soft_budget']
+
+const teamExists = (teamId: string) =>
+  badRequest(`Team id = ${teamId} already exists. Please use a different team id.`, 'team_id')
 
 /** POST /team/new → the team row (uuid `team_id` unless given); members get the team in `teams`. */
 export async function newTeamRoute(request: IRequest, gw: Gateway): Promise<Response> {
@@ -18,9 +22,7 @@ export async function newTeamRoute(request: IRequest, gw: Gateway): Promise<Resp
   const body = await readBody(request, gw, newTeamSchema)
   checkBudgets(body, TEAM_BUDGETS)
   const teamId = body.team_id ?? crypto.randomUUID()
-  if (await getTeam(stores.sql, teamId)) {
-    throw badRequest(`Team id = ${teamId} already exists. Please use a different team id.`, 'team_id')
-  }
+  if (await getTeam(stores.sql, teamId)) throw teamExists(teamId)
   const members = body.members_with_roles ?? []
   const values = { members_with_roles: members, ...ownerColumnValues(body, gw.clock()), team_id: teamId }
   const memberIds = [...members.map((m) => m.user_id), ...(body.admins ?? []), ...(body.members ?? [])]
@@ -28,7 +30,13 @@ export async function newTeamRoute(request: IRequest, gw: Gateway): Promise<Resp
     stores.sql,
     values,
     memberIds.filter((id): id is string => typeof id === 'string'),
-  )
+  ).catch((error: unknown) => {
+    // A concurrent /team/new with the same id passed the same check first.
+    if (uniqueViolation(error)) throw teamExists(teamId)
+    throw error
+  })
+  // Keys that name this team_id were cached without a team row (no team models, budget or block).
+  await invalidateTeamKeys(gw, [teamId])
   return json(row)
 }
 
@@ -91,6 +99,8 @@ export async function deleteTeamsRoute(request: IRequest, gw: Gateway): Promise<
   }
   const deleted = await deleteTeams(stores.sql, body.team_ids, 'default_user_id')
   await gw.keys?.invalidate(deleted.keyHashes)
+  // A team created again with this id starts from its new row's spend, as do re-created keys.
+  await forgetSpendTotals(gw, { teams: deleted.teams, keys: deleted.keys })
   return json({ deleted_teams: deleted.teams })
 }
 

@@ -7,10 +7,31 @@ import { hashesWhere, keysWhere } from '../keys/key-repository'
 import { checkBudgets, keyColumnValues } from '../keys/key-values'
 import { LiteLLMError, notFound } from '../keys/litellm-error'
 import { ownerColumnValues } from '../keys/owner-values'
+import { forgetSpendTotals } from '../keys/spend-cleanup'
 import { deleteUsers, getUser, insertUser, teamsOfUser, updateUser } from '../keys/user-repository'
+import { KEY_ALIAS_INDEX } from '../store/migrations/002-key-alias-unique'
 import type { Gateway } from './context'
-import { ADMIN_ACTOR, json, queryParam, readBody, requireAdmin, withoutToken } from './keys-common'
+import {
+  ADMIN_ACTOR,
+  json,
+  queryParam,
+  readBody,
+  requireAdmin,
+  uniqueViolation,
+  withoutToken,
+} from './keys-common'
+import { aliasTaken, refuseDuplicates } from './keys-generate'
 import { deleteUsersSchema, newUserSchema, updateUserSchema } from './keys-schemas'
+
+const USER_BUDGETS = ['max_budget', 'spend']
+
+const userExists = (userId: string) =>
+  new LiteLLMError({
+    status: 409,
+    message: `User with id ${userId} already exists`,
+    type: 'bad_request_error',
+    param: 'user_id',
+  })
 
 /**
  * POST /user/new: the `LiteLLM_UserTable` row and, unless `auto_create_key: false`, a key for it,
@@ -21,17 +42,10 @@ import { deleteUsersSchema, newUserSchema, updateUserSchema } from './keys-schem
 export async function newUserRoute(request: IRequest, gw: Gateway): Promise<Response> {
   const { stores } = await requireAdmin(request, gw)
   const body = await readBody(request, gw, newUserSchema)
-  checkBudgets(body, ['max_budget'])
+  checkBudgets(body, USER_BUDGETS)
   const now = gw.clock()
   const userId = body.user_id ?? crypto.randomUUID()
-  if (await getUser(stores.sql, userId)) {
-    throw new LiteLLMError({
-      status: 409,
-      message: `User with id ${userId} already exists`,
-      type: 'bad_request_error',
-      param: 'user_id',
-    })
-  }
+  if (await getUser(stores.sql, userId)) throw userExists(userId)
   const user = { ...ownerColumnValues(body, now), user_id: userId, teams: body.teams ?? [] }
   let raw: string | undefined
   let key: Record<string, unknown> | undefined
@@ -47,17 +61,29 @@ export async function newUserRoute(request: IRequest, gw: Gateway): Promise<Resp
       duration: body.duration,
       team_id: body.team_id,
     }
+    const token = await sha256Hex(raw)
+    // As /key/generate: an alias another key has is a 400 (LiteLLM's `_enforce_unique_key_alias`).
+    await refuseDuplicates(stores.sql, token, body.key_alias ?? null)
     key = {
       ...keyColumnValues(inherited, now),
-      token: await sha256Hex(raw),
+      token,
       key_name: keyName(raw),
       user_id: userId,
       created_by: ADMIN_ACTOR,
       updated_by: ADMIN_ACTOR,
     }
   }
-  const inserted = await insertUser(stores.sql, user, key)
-  if (key) await gw.keys?.invalidate([String(key.token)])
+  const inserted = await insertUser(stores.sql, user, key).catch((error: unknown) => {
+    // A concurrent /user/new with the same id (or key alias) passed the same checks first.
+    const violation = uniqueViolation(error)
+    if (!violation) throw error
+    if (violation.constraint === KEY_ALIAS_INDEX) throw aliasTaken(body.key_alias)
+    // The user's primary key (a driver that does not name the constraint: most likely that too).
+    throw userExists(userId)
+  })
+  // Keys that name this user_id were cached without a user row (no user limits, no user models).
+  const hashes = await hashesWhere(stores.sql, 'user_id', [userId])
+  await gw.keys?.invalidate(key ? [...hashes, String(key.token)] : hashes)
   return json({ ...(inserted.key ? withoutToken(inserted.key) : {}), ...inserted.user, key: raw ?? '' })
 }
 
@@ -88,7 +114,7 @@ export async function userInfoRoute(request: IRequest, gw: Gateway): Promise<Res
 export async function updateUserRoute(request: IRequest, gw: Gateway): Promise<Response> {
   const { stores } = await requireAdmin(request, gw)
   const body = await readBody(request, gw, updateUserSchema)
-  checkBudgets(body, ['max_budget'])
+  checkBudgets(body, USER_BUDGETS)
   const existing = await getUser(stores.sql, body.user_id)
   if (!existing) throw notFound(`User not found, passed user_id=${body.user_id}`, 'user_id')
   const { user_id: _id, ...changes } = body
@@ -115,5 +141,7 @@ export async function deleteUsersRoute(request: IRequest, gw: Gateway): Promise<
   }
   const deleted = await deleteUsers(stores.sql, body.user_ids, ADMIN_ACTOR)
   await gw.keys?.invalidate(deleted.keyHashes)
+  // A user created again with this id starts from its new row's spend, as do re-created keys.
+  await forgetSpendTotals(gw, { users: deleted.userIds, keys: deleted.keys })
   return json(deleted.users)
 }

@@ -31,6 +31,12 @@ export class TtlLruCache<V> {
     }
   }
 
+  /** Shortens every entry to at most `ttlMs` from now (entries that expire sooner keep their time). */
+  capTtl(ttlMs: number): void {
+    const latest = this.clock() + ttlMs
+    for (const entry of this.entries.values()) entry.expiresAt = Math.min(entry.expiresAt, latest)
+  }
+
   delete(key: string): void {
     this.entries.delete(key)
   }

@@ -7,7 +7,7 @@ import type { OwnerLimits, VirtualKey } from './virtual-key'
  * its linked budget row's, as in LiteLLM's key budget resolver.
  */
 export const KEY_FOR_AUTH_SQL = `
-SELECT k.token, k.key_name, k.key_alias, k.models, k.expires, k.blocked, k.user_id, k.team_id,
+SELECT k.token, k.key_name, k.key_alias, k.models, k.expires, k.blocked, k.user_id, k.team_id, k.allowed_routes,
   COALESCE(k.max_budget, b.max_budget) AS max_budget, b.soft_budget, k.budget_duration, k.budget_reset_at,
   k.rpm_limit, k.tpm_limit, k.max_parallel_requests, k.model_max_budget, k.metadata,
   u.user_id AS u_id, u.models AS u_models, u.max_budget AS u_max_budget, u.budget_duration AS u_budget_duration,
@@ -83,6 +83,7 @@ export function toVirtualKey(row: Row): VirtualKey {
     modelTpmLimit: numbers(metadata.model_tpm_limit),
     modelMaxBudget: modelBudgets(row.model_max_budget),
     metadata,
+    allowedRoutes: strings(row.allowed_routes),
     user: owner(row, 'u_'),
     team: team ? { ...team, blocked: row.t_blocked === true } : null,
   }

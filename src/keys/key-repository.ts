@@ -1,5 +1,5 @@
 import type { Row, Sql, Statement } from '../store/sql'
-import { KEY_FOR_AUTH_SQL, toVirtualKey } from './key-record'
+import { KEY_FOR_AUTH_SQL, record, toVirtualKey } from './key-record'
 import {
   type Columns,
   encode,
@@ -131,23 +131,33 @@ FROM "${KEY_TABLE}" WHERE "${where}" = ANY($1::text[])`,
   }
 }
 
+/** A deleted key: its hash, and the model groups its row had spend on (for the running totals). */
+export interface DeletedKey {
+  token: string
+  spendGroups: string[]
+}
+
 export function deleteKeysWhere(
   where: 'token' | 'user_id' | 'team_id',
   values: readonly string[],
 ): Statement {
   return {
-    text: `DELETE FROM "${KEY_TABLE}" WHERE "${where}" = ANY($1::text[]) RETURNING token`,
+    text: `DELETE FROM "${KEY_TABLE}" WHERE "${where}" = ANY($1::text[]) RETURNING token, model_spend`,
     params: [pgTextArray(values)],
   }
 }
 
-/** Deletes keys (copied to the deleted-keys table in the same transaction); returns the hashes gone. */
+/** The keys a deleteKeysWhere statement returned. */
+export const deletedKeys = (rows: readonly Row[] | undefined): DeletedKey[] =>
+  (rows ?? []).map((r) => ({ token: String(r.token), spendGroups: Object.keys(record(r.model_spend)) }))
+
+/** Deletes keys (copied to the deleted-keys table in the same transaction); returns the keys gone. */
 export async function deleteKeys(sql: Sql, hashes: readonly string[], deletedBy: string | null) {
   const results = await sql.transaction([
     copyToDeleted('token', hashes, deletedBy),
     deleteKeysWhere('token', hashes),
   ])
-  return (results[1] ?? []).map((r) => String(r.token))
+  return deletedKeys(results[1])
 }
 
 export async function hashesWhere(

@@ -13,7 +13,13 @@ import type { VirtualKey } from './virtual-key'
 export interface KeyService {
   /** The key's record: from the local cache, else Postgres (then cached). undefined when unknown. */
   lookup(tokenHash: string): Promise<VirtualKey | undefined>
-  /** Makes every instance drop its cached copies of these keys within ~1 s. */
+  /**
+   * Makes every instance drop its cached copies of these keys within ~1 s. This instance's copies
+   * are dropped synchronously, before the returned promise is even awaited; then the change is
+   * published. Never rejects: a publish that fails is queued and published again after this
+   * instance's next successful poll (instances whose polls fail meanwhile keep keys 5 s at most,
+   * see DEGRADED_TTL_MS, and clear their cache when polling recovers).
+   */
   invalidate(tokenHashes: readonly string[]): Promise<void>
   /** Stops background polling. */
   close(): void
@@ -40,9 +46,14 @@ const DEFAULT_TTL_MS = 60_000
  * push real keys out of the cache.
  */
 const NEGATIVE_TTL_MS = 5_000
-/** While polling fails, invalidations from other instances go unseen: keep entries only briefly. */
+/**
+ * While polling fails, invalidations from other instances go unseen: keep entries only briefly.
+ * Entries already cached when a poll fails are cut down to this too, at once.
+ */
 const DEGRADED_TTL_MS = 5_000
 const DEFAULT_MAX_ENTRIES = 10_000
+/** More unpublished changes than this are published as "clear everything". */
+const MAX_PENDING = 1_000
 
 export function createKeyService(deps: KeyServiceDeps): KeyService {
   const { clock, logger } = deps
@@ -78,14 +89,39 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
   }
   const watcher = new EpochWatcher(counters, target)
 
+  // Changes whose publication failed: published again once the counters answer.
+  const pending = new Set<string>()
+
+  async function publishPending(): Promise<void> {
+    if (pending.size === 0) return
+    const hashes = [...pending]
+    try {
+      await publishInvalidation(counters, hashes.length > MAX_PENDING ? 'all' : hashes)
+      for (const hash of hashes) pending.delete(hash)
+      logger.info('published key cache invalidations that had failed before', { keys: hashes.length })
+    } catch (error) {
+      logger.debug('key cache invalidations still unpublished', { error, keys: hashes.length })
+    }
+  }
+
   async function poll(): Promise<void> {
     try {
       await watcher.poll()
-      if (degraded) logger.info('key cache invalidation polling recovered')
+      if (degraded) {
+        // Other instances' changes made while polls failed may never be seen (their lists expire,
+        // or were never written): start over.
+        target.clear()
+        logger.info('key cache invalidation polling recovered')
+      }
       degraded = false
+      await publishPending()
     } catch (error) {
       // Redis down must not take authentication down: keep serving from cache and Postgres.
-      if (!degraded) logger.warn('key cache invalidation poll failed; caching keys for 5 s only', { error })
+      if (!degraded) {
+        logger.warn('key cache invalidation poll failed; caching keys for 5 s only', { error })
+        // What is cached may already have been changed elsewhere: 5 s at most from now on.
+        known.capTtl(DEGRADED_TTL_MS)
+      }
       degraded = true
     } finally {
       lastPoll = clock()
@@ -131,15 +167,19 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
 
     async invalidate(hashes) {
       if (hashes.length === 0) return
+      // Synchronous, before the first await: this instance never serves the old record again.
       target.evict(hashes)
       try {
         await publishInvalidation(counters, hashes)
       } catch (error) {
-        logger.warn('could not publish a key cache invalidation; other instances may serve the old key', {
-          error,
-          keys: hashes.length,
-        })
+        for (const hash of hashes) pending.add(hash)
+        logger.warn(
+          'could not publish a key cache invalidation; published again after the next successful poll',
+          { error, keys: hashes.length },
+        )
+        return
       }
+      await publishPending()
     },
 
     close() {

@@ -112,22 +112,40 @@ function metadataOf(input: KeyInput, existing: Record<string, unknown> | undefin
   return metadata
 }
 
+/**
+ * The latest timestamp stored: 9999-12-31T23:59:59.999Z. Later dates are valid for Postgres but
+ * their ISO form (`+010000-…`) is not, and no client expects them; a duration that goes further is
+ * a 400, not a 500.
+ */
+const MAX_TIMESTAMP = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
+function withinRange(date: Date | null, param: string, duration: string): Date | null {
+  if (date !== null && !(date.getTime() <= MAX_TIMESTAMP)) {
+    throw badRequest(`Invalid ${param} '${duration}': it ends after the year 9999.`, param)
+  }
+  return date
+}
+
 function expiryOf(duration: string | null, now: number): Date | null {
+  let date: Date | null
   try {
-    return expiresAt(duration, now)
+    date = expiresAt(duration, now)
   } catch (error) {
     throw badRequest((error as Error).message.replace('budget_duration', 'duration'), 'duration')
   }
+  return withinRange(date, 'duration', duration ?? '')
 }
 
 /** `budget_reset_at` for a `budget_duration` (null clears it); a bad duration is a 400 naming `param`. */
 export function budgetResetAt(duration: string | null, now: number, param: string): Date | null {
   if (duration === null) return null
+  let date: Date
   try {
-    return nextBudgetReset(parseBudgetDuration(duration), new Date(now))
+    date = nextBudgetReset(parseBudgetDuration(duration), new Date(now))
   } catch (error) {
     throw badRequest((error as Error).message, param)
   }
+  return withinRange(date, param, duration)
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Row, Sql } from '../store/sql'
-import { copyToDeleted, deleteKeysWhere } from './key-repository'
+import { copyToDeleted, deletedKeys, deleteKeysWhere } from './key-repository'
 import { insertStatement, pgTextArray, updateStatement } from './sql-columns'
 import { TEAM_COLUMNS, TEAM_TABLE, USER_TABLE } from './tables'
 
@@ -43,9 +43,11 @@ export async function deleteTeams(sql: Sql, teamIds: readonly string[], deletedB
       params: [ids],
     },
   ])
+  const gone = deletedKeys(keys)
   return {
     teams: (teams ?? []).map((r) => String(r.team_id)),
-    keyHashes: (keys ?? []).map((r) => String(r.token)),
+    keys: gone,
+    keyHashes: gone.map((k) => k.token),
   }
 }
 

@@ -1,5 +1,11 @@
 import type { Row, Sql } from '../store/sql'
-import { copyToDeleted, deleteKeysWhere, type Updated, updateReturningSpend } from './key-repository'
+import {
+  copyToDeleted,
+  deletedKeys,
+  deleteKeysWhere,
+  type Updated,
+  updateReturningSpend,
+} from './key-repository'
 import { insertStatement, pgTextArray } from './sql-columns'
 import { KEY_COLUMNS, KEY_TABLE, TEAM_TABLE, USER_COLUMNS, USER_TABLE } from './tables'
 
@@ -46,7 +52,13 @@ export async function deleteUsers(sql: Sql, userIds: readonly string[], deletedB
       params: [ids],
     },
   ])
-  return { users: users?.length ?? 0, keyHashes: (keys ?? []).map((r) => String(r.token)) }
+  const gone = deletedKeys(keys)
+  return {
+    users: users?.length ?? 0,
+    userIds: (users ?? []).map((r) => String(r.user_id)),
+    keys: gone,
+    keyHashes: gone.map((k) => k.token),
+  }
 }
 
 /** The teams a user belongs to: listed in the user's `teams`, or naming the user as member/admin. */

@@ -26,6 +26,12 @@ export interface VirtualKey {
   /** `{group: {budget_limit, time_period}}`. */
   modelMaxBudget: Record<string, { budget_limit: number; time_period?: string }>
   metadata: Record<string, unknown>
+  /**
+   * Routes the key may call (LiteLLM `allowed_routes`): paths (exact or as a prefix), `/x/*`
+   * wildcards, or route groups such as `llm_api_routes` (what `key_type` sets). Empty or absent =
+   * every route.
+   */
+  allowedRoutes?: string[]
   user: OwnerLimits | null
   team: (OwnerLimits & { blocked: boolean }) | null
 }
