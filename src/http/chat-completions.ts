@@ -10,6 +10,7 @@ import { validate } from '../openai/validate'
 import { providerFor } from '../providers/registry'
 import type { ChatDelta, ChatProvider, Deployment, ProviderCall } from '../providers/types'
 import { pickDeployment } from '../router/pick-deployment'
+import { deltaChars, estimateStreamUsage } from '../spend/usage-estimate'
 import { callSettings } from './call-settings'
 import { callSignal } from './call-signal'
 import type { Gateway, RequestContext } from './context'
@@ -54,7 +55,8 @@ export async function chatCompletions(
     const caller = await gw.authenticate(request)
     const body = validate(chatRequestSchema, await readJsonBody(request, gw.maxBodyBytes))
     const candidates = gw.groups.resolve(body.model)
-    await authorizeCall(caller, body.model, gw)
+    // A deployment addressed by its id is authorized against its group too (access and budgets).
+    await authorizeCall(caller, candidates[0]?.modelName ?? body.model, gw, body.model)
     deployment = pickDeployment(candidates, gw.random)
     const provider = providerFor(deployment, body)
     spend = {
@@ -158,18 +160,22 @@ async function streamChat(call: Call): Promise<Response> {
   headers.set('content-type', 'text/event-stream; charset=utf-8')
   headers.set('cache-control', 'no-cache')
   const meta = completionMeta(call)
-  const stream = toSseStream(withProgress(first, iterator, call), {
+  // Characters of output streamed so far: the usage estimate when the stream ends without usage.
+  const streamed = { chars: 0 }
+  const stream = toSseStream(withProgress(first, iterator, call, streamed), {
     meta,
     includeUsage: call.body.stream_options?.include_usage === true,
     clientGone: () => call.request.signal.aborted,
     onCancel: signal.abort,
     onEnd: (outcome) => {
       signal.done()
-      // Whatever usage arrived is billed, also when the stream failed or the client left.
+      // Whatever usage arrived is billed, also when the stream failed or the client left; without
+      // any (Bedrock sends it last), an estimate from the prompt and what was streamed.
       const failed = outcome.error !== undefined || outcome.cancelled
       recordCallSpend(call.spend, {
         requestId: meta.id,
-        usage: outcome.usage,
+        usage: outcome.usage ?? estimateStreamUsage(call.body.messages, streamed.chars),
+        usageEstimated: outcome.usage === undefined,
         status: failed ? 'failure' : 'success',
         firstTokenAt,
         error: outcome.error === undefined ? undefined : toGatewayError(outcome.error),
@@ -188,15 +194,25 @@ async function streamChat(call: Call): Promise<Response> {
   return new Response(stream, { status: 200, headers })
 }
 
-/** Replays the peeked first delta, re-arms the idle timeout per delta, and maps timeout aborts to 408. */
-async function* withProgress(first: IteratorResult<ChatDelta>, rest: AsyncIterator<ChatDelta>, call: Call) {
+/**
+ * Replays the peeked first delta, re-arms the idle timeout per delta, maps timeout aborts to 408,
+ * and counts the output characters handed on (`streamed.chars`).
+ */
+async function* withProgress(
+  first: IteratorResult<ChatDelta>,
+  rest: AsyncIterator<ChatDelta>,
+  call: Call,
+  streamed: { chars: number },
+) {
   try {
     if (first.done) return
+    streamed.chars += deltaChars(first.value)
     yield first.value
     for (;;) {
       const next = await rest.next()
       if (next.done) return
       call.signal.progress()
+      streamed.chars += deltaChars(next.value)
       yield next.value
     }
   } catch (error) {

@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger'
 import type { Usage } from '../openai/chat-response'
 import type { Deployment } from '../providers/types'
 import { callCost } from '../spend/cost'
+import { truncateText } from '../spend/spend-bounds'
 import type { SpendRecord } from '../spend/spend-types'
 import type { Gateway, RequestContext } from './context'
 
@@ -30,7 +31,15 @@ export interface SpendOutcome {
   /** Wall-clock ms of the first streamed token; for answers in one piece, their end. */
   firstTokenAt?: number
   error?: GatewayError
+  /**
+   * `usage` is our estimate, not the provider's count (a stream that ended before its usage
+   * arrived; spend/usage-estimate.ts): the row's metadata says `usage_estimated: true`.
+   */
+  usageEstimated?: boolean
 }
+
+/** Provider error texts can be long (and echo the request); the row keeps their start. */
+const MAX_ERROR_MESSAGE_CHARS = 2000
 
 const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
 
@@ -70,11 +79,12 @@ export function recordCallSpend(call: SpendCall, outcome: SpendOutcome): number 
       user_api_key_user_id: key?.userId ?? null,
       user_api_key_team_id: key?.teamId ?? null,
       litellm_call_id: call.callId,
+      ...(outcome.usageEstimated && { usage_estimated: true }),
       ...(outcome.error && {
         error_information: {
           error_code: String(outcome.error.status),
           error_class: outcome.error.type,
-          error_message: outcome.error.message,
+          error_message: truncateText(outcome.error.message, MAX_ERROR_MESSAGE_CHARS),
         },
       }),
     },
@@ -89,12 +99,16 @@ export function recordCallSpend(call: SpendCall, outcome: SpendOutcome): number 
 }
 
 /**
- * The caller key's spend before this call, read while the upstream works so the
- * `x-litellm-key-spend` header costs no extra wait. Undefined for the master key (it has no key
- * row or budget) and when the totals cannot be read.
+ * The caller key's spend before this call, for the `x-litellm-key-spend` header. Usually known
+ * without a read: the budget check just read it, or this instance's last call of the key got it
+ * back from the add script (SpendService.knownKeySpend). Otherwise read while the upstream works,
+ * so the header costs no extra wait. Undefined for the master key (it has no key row or budget)
+ * and when the totals cannot be read.
  */
 export function keySpendBefore(gw: Gateway, caller: Caller): Promise<number | undefined> {
   if (!caller.key || !gw.stores) return Promise.resolve(undefined)
+  const known = gw.spend.knownKeySpend(caller.keyHash)
+  if (known !== undefined) return Promise.resolve(known)
   return gw.spend.totals
     .current([{ kind: 'key', id: caller.keyHash }])
     .then(([spend]) => spend)

@@ -51,9 +51,19 @@ export interface DaySummary {
   api_keys: Record<string, number>
 }
 
-/** Grouped rows read at most; days × keys × users × models stays far below it in practice. */
-const MAX_GROUPS = 100_000
+/**
+ * Grouped rows (day × key × user × model) read at most; far above what a real range has. Beyond
+ * it the smallest groups are left out of the breakdowns (the day totals stay exact) and the answer
+ * says so (`truncated`).
+ */
+export const MAX_GROUPS = 100_000
 const DAY_MS = 86_400_000
+
+export interface DaySummaries {
+  days: DaySummary[]
+  /** More groups than `maxGroups`: the per user/model/key breakdowns miss the smallest ones. */
+  truncated: boolean
+}
 
 /**
  * LiteLLM's summarized `/spend/logs` (start and end date given): one entry per day from start to
@@ -63,7 +73,8 @@ const DAY_MS = 86_400_000
 export async function spendLogDays(
   sql: Sql,
   filter: SpendLogFilter & { startDate: string; endDate: string },
-): Promise<DaySummary[]> {
+  maxGroups = MAX_GROUPS,
+): Promise<DaySummaries> {
   const { clause, params } = where(filter)
   const groups = await sql.query<{
     day: string
@@ -73,9 +84,12 @@ export async function spendLogDays(
     spend: number
   }>(
     `SELECT to_char("startTime", 'YYYY-MM-DD') AS day, api_key, "user" AS user_id, model, sum(spend) AS spend
-     FROM "LiteLLM_SpendLogs" ${clause} GROUP BY 1, 2, 3, 4 LIMIT ${MAX_GROUPS}`,
+     FROM "LiteLLM_SpendLogs" ${clause} GROUP BY 1, 2, 3, 4
+     ORDER BY 5 DESC, 1, 2, 3, 4 LIMIT ${maxGroups + 1}`,
     params,
   )
+  const truncated = groups.length > maxGroups
+  if (truncated) groups.length = maxGroups
   const days = new Map<string, DaySummary>()
   for (let t = Date.parse(filter.startDate); t <= Date.parse(filter.endDate); t += DAY_MS) {
     const day = new Date(t).toISOString().slice(0, 10)
@@ -92,7 +106,19 @@ export async function spendLogDays(
     bump(day.models, g.model, g.spend)
     bump(day.api_keys, g.api_key, g.spend)
   }
-  return [...days.values()]
+  if (truncated) {
+    // The breakdowns are cut; the day totals need not be (at most one row per day).
+    const totals = await sql.query<{ day: string; spend: number }>(
+      `SELECT to_char("startTime", 'YYYY-MM-DD') AS day, sum(spend) AS spend
+       FROM "LiteLLM_SpendLogs" ${clause} GROUP BY 1 ORDER BY 1`,
+      params,
+    )
+    for (const total of totals) {
+      const day = days.get(total.day)
+      if (day) day.spend = total.spend
+    }
+  }
+  return { days: [...days.values()], truncated }
 }
 
 /**

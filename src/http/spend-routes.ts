@@ -24,6 +24,20 @@ export function registerSpendRoutes(router: IttyRouterType, gw: Gateway): void {
     .get('/global/spend/report', (request) => withSql(request, gw, (sql, query) => report(sql, query)))
 }
 
+/**
+ * Set on summaries that hit their row limit (their breakdowns miss the smallest groups). A header,
+ * so the JSON keeps LiteLLM's shape.
+ */
+export const TRUNCATED_HEADER = 'x-multillm-truncated'
+
+/** A handler's answer, when it needs more than a JSON body. */
+class Answer {
+  constructor(
+    readonly body: unknown,
+    readonly truncated: boolean,
+  ) {}
+}
+
 /** Master key, then a database, then the handler; the answer is JSON. */
 async function withSql(
   request: Request,
@@ -40,8 +54,14 @@ async function withSql(
     })
   }
   if (!gw.stores) return dbNotConnected()
-  const body = await handler(gw.stores.sql, new URL(request.url).searchParams)
-  return new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } })
+  const answer = await handler(gw.stores.sql, new URL(request.url).searchParams)
+  const headers = new Headers({ 'content-type': 'application/json' })
+  if (!(answer instanceof Answer)) return new Response(JSON.stringify(answer), { headers })
+  if (answer.truncated) {
+    headers.set(TRUNCATED_HEADER, 'true')
+    gw.logger.warn('spend summary truncated at its row limit', { path: new URL(request.url).pathname })
+  }
+  return new Response(JSON.stringify(answer.body), { headers })
 }
 
 /** LiteLLM's answer when spend is asked of a proxy without a database (its own error type). */
@@ -67,7 +87,8 @@ async function spendLogs(sql: Sql, query: URLSearchParams): Promise<unknown> {
   const { startDate, endDate } = filter
   if (query.get('summarize')?.toLowerCase() !== 'false' && startDate !== undefined && endDate !== undefined) {
     checkRange(startDate, endDate)
-    return spendLogDays(sql, { ...filter, startDate, endDate })
+    const { days, truncated } = await spendLogDays(sql, { ...filter, startDate, endDate })
+    return new Answer(days, truncated)
   }
   const limit = count(query, 'limit', MAX_ROWS, 1, MAX_ROWS)
   return spendLogRows(sql, filter, limit, count(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER))
@@ -86,7 +107,8 @@ async function report(sql: Sql, query: URLSearchParams): Promise<unknown> {
   }
   const apiKey = text(query, 'api_key')
   const keyHash = apiKey?.startsWith('sk-') ? await sha256Hex(apiKey) : apiKey
-  return spendReport(sql, group satisfies ReportGroup, startDate, endDate, keyHash)
+  const { rows, truncated } = await spendReport(sql, group satisfies ReportGroup, startDate, endDate, keyHash)
+  return new Answer(rows, truncated)
 }
 
 const text = (query: URLSearchParams, name: string): string | undefined => query.get(name) || undefined

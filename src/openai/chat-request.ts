@@ -72,6 +72,12 @@ export const toolChoiceSchema = z.union([
 
 const positiveInt = z.number().int().positive()
 
+/**
+ * The end user's id (LiteLLM's `end_user`, a spend-log column with an index). OpenAI documents it
+ * as an identifier; ids longer than this are refused rather than stored.
+ */
+export const MAX_USER_CHARS = 256
+
 export const chatRequestSchema = z
   .object({
     model: z.string().min(1),
@@ -89,7 +95,10 @@ export const chatRequestSchema = z
       .optional(),
     tools: z.array(toolSchema).nullable().optional(),
     tool_choice: toolChoiceSchema.nullable().optional(),
-    user: z.string().optional(),
+    user: z
+      .string()
+      .max(MAX_USER_CHARS, `string too long: expected at most ${MAX_USER_CHARS} characters`)
+      .optional(),
     /** LiteLLM extras, stripped before the provider call. */
     mock_response: z.string().optional(),
     timeout: z.number().positive().optional(),

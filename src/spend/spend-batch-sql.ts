@@ -1,4 +1,5 @@
 import type { Sql } from '../store/sql'
+import { boundSpendRecord } from './spend-bounds'
 import type { SpendRecord } from './spend-types'
 
 /**
@@ -14,6 +15,11 @@ import type { SpendRecord } from './spend-types'
  * - Statement = transaction: logs and totals are never out of step.
  * Deadlocks between instances updating the same rows in a different order are possible; Postgres
  * aborts one statement, which is retried like any failure.
+ *
+ * `model_spend` is merged defensively: a database adopted from LiteLLM can hold JSON null, an array
+ * or non-numeric entries there, and one such row must not fail every batch that touches its key.
+ * A value that is not a JSON object is treated as `{}`; an entry that is not a finite number is
+ * replaced by the increment when this batch adds to it, and left as it is otherwise.
  */
 const BATCH_STATEMENT = `
 WITH input AS (
@@ -50,9 +56,11 @@ keys AS (
   UPDATE "LiteLLM_VerificationToken" t
   SET spend = t.spend + k.spend,
     model_spend = (
-      SELECT COALESCE(jsonb_object_agg(m.name,
-        COALESCE((t.model_spend ->> m.name)::float8, 0) + COALESCE((k.models ->> m.name)::float8, 0)), '{}'::jsonb)
-      FROM (SELECT jsonb_object_keys(t.model_spend) UNION SELECT jsonb_object_keys(k.models)) AS m(name))
+      SELECT o.obj || COALESCE(
+        (SELECT jsonb_object_agg(inc.name, ${jsonNumber('o.obj -> inc.name')} + (inc.value #>> '{}')::float8)
+         FROM jsonb_each(k.models) AS inc(name, value)),
+        '{}'::jsonb)
+      FROM (SELECT CASE WHEN jsonb_typeof(t.model_spend) = 'object' THEN t.model_spend ELSE '{}'::jsonb END AS obj) o)
   FROM by_key k WHERE t.token = k.api_key
   RETURNING t.token
 ),
@@ -79,8 +87,13 @@ export interface BatchResult {
   teams: number
 }
 
-export async function writeSpendBatch(sql: Sql, rows: readonly SpendRecord[]): Promise<BatchResult> {
-  const [result] = await sql.query<Row>(BATCH_STATEMENT, [batchJson(rows)])
+export function writeSpendBatch(sql: Sql, rows: readonly SpendRecord[]): Promise<BatchResult> {
+  return writeSpendJson(sql, batchJson(rows))
+}
+
+/** The same, for rows already serialised with `rowJson` and joined as a JSON array. */
+export async function writeSpendJson(sql: Sql, json: string): Promise<BatchResult> {
+  const [result] = await sql.query<Row>(BATCH_STATEMENT, [json])
   return {
     inserted: result?.inserted ?? 0,
     keys: result?.keys ?? 0,
@@ -93,8 +106,17 @@ type Row = { inserted: number; keys: number; users: number; teams: number }
 
 /** The jsonb parameter: one object per row, keys as in the recordset definition above. */
 export function batchJson(rows: readonly SpendRecord[]): string {
+  return `[${rows.map(rowJson).join(',')}]`
+}
+
+/**
+ * One row of the jsonb parameter. Free text is bounded first (spend-bounds.ts), so a row is at most
+ * a few tens of KB whatever a client sent.
+ */
+export function rowJson(record: SpendRecord): string {
+  const r = boundSpendRecord(record)
   return JSON.stringify(
-    rows.map((r) => ({
+    {
       request_id: r.requestId,
       call_type: r.callType,
       api_key: r.apiKey,
@@ -116,7 +138,7 @@ export function batchJson(rows: readonly SpendRecord[]): string {
       end_user: r.endUser,
       status: r.status,
       metadata: r.metadata,
-    })),
+    },
     (_key, value: unknown) => (typeof value === 'string' ? postgresText(value) : value),
   )
 }
@@ -136,3 +158,13 @@ const finite = (n: number): number => (Number.isFinite(n) ? n : 0)
 
 /** Token columns are `integer`: an absurd provider count must not make the batch unwritable. */
 const int4 = (n: number): number => Math.min(Math.max(Math.round(finite(n)), 0), 2_147_483_647)
+
+/**
+ * SQL for the float8 value of a jsonb expression when it is a number Postgres can hold as float8,
+ * else 0 (null, text, objects, or numbers beyond float8's range in a hand-edited row).
+ */
+export function jsonNumber(expr: string): string {
+  // Nested WHENs, not AND: Postgres does not promise to evaluate AND operands left to right.
+  return `(CASE WHEN jsonb_typeof(${expr}) IS DISTINCT FROM 'number' THEN 0
+    WHEN abs((${expr} #>> '{}')::numeric) < 1e300 THEN (${expr} #>> '{}')::float8 ELSE 0 END)`
+}

@@ -8,7 +8,9 @@ import type { SpendRecord } from './spend-types'
  *
  * The only bound is memory: past `cap` rows (hours of traffic with Postgres down) new rows are
  * refused with an error log, rather than the process running out of memory and losing all of them.
- * Refused rows are the one loss: their spend is in the shared totals but never reaches Postgres.
+ * Refused rows are one loss: their spend is in the shared totals but never reaches Postgres. The
+ * other is a row Postgres itself refuses even with its free text emptied (spend-writer.ts), dropped
+ * with an error log so it cannot hold up the rows behind it.
  */
 export class SpendQueue {
   private rows: SpendRecord[] = []

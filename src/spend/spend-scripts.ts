@@ -112,6 +112,53 @@ return #KEYS`,
 }
 
 /**
+ * The budget-reset subtraction, applied at most once per reset however often it is sent (a retry
+ * after a lost reply, or after a failure the caller could not tell from success).
+ * KEYS: n totals, then n guard keys (`reset-applied:<total>:<old budget_reset_at>`).
+ * ARGV: guard expiry in seconds, then per total its increment (minus the spend Postgres zeroed).
+ * A total whose guard is already set is skipped; otherwise the guard is set (SET NX) and an existing
+ * total moves by the increment, floored at 0 like subtractResetScript (a total seeded after the
+ * reset is already fresh). Replies with the number of totals whose guard this run set.
+ */
+export const subtractResetOnceScript: CounterScript<number> = {
+  name: 'multillm.spend.subtractResetOnce',
+  lua: `
+local n = #KEYS / 2
+local applied = 0
+for i = 1, n do
+  if redis.call('SET', KEYS[n + i], '1', 'NX', 'EX', ARGV[1]) then
+    applied = applied + 1
+    if redis.call('EXISTS', KEYS[i]) == 1 then
+      local value = redis.call('INCRBYFLOAT', KEYS[i], ARGV[i + 1])
+      if tonumber(value) < 0 then
+        local ttl = redis.call('PTTL', KEYS[i])
+        redis.call('SET', KEYS[i], '0')
+        if ttl > 0 then redis.call('PEXPIRE', KEYS[i], ttl) end
+      end
+    end
+  end
+end
+return applied`,
+  local: (state, keys, args) => {
+    const n = keys.length / 2
+    let applied = 0
+    for (let i = 0; i < n; i++) {
+      const guard = keys[n + i] ?? ''
+      if (state.get(guard) !== null) continue
+      state.set(guard, '1', ttlMsOf(args[0]))
+      applied++
+      const key = keys[i] ?? ''
+      const current = state.get(key)
+      if (current === null) continue
+      const value = addDecimals(current, args[i + 1] ?? '0')
+      state.set(key, Number(value) < 0 ? '0' : value, state.ttlMs(key))
+    }
+    return applied
+  },
+  parse: (reply) => Number(reply),
+}
+
+/**
  * ARGV: per key the spend an update just wrote to its row (`to`) and minus the spend the row had
  * (`-from`), both read by that one statement. An existing total moves by exactly `to - from`: it
  * then holds the new Postgres value plus the spend recorded but not yet flushed, as before. Floored

@@ -4,7 +4,8 @@ import type { Logger } from '../observability/logger'
 import type { Stores } from '../store/stores'
 import type { Timers } from '../timers'
 import { isSupportedBudgetTimezone } from './budget-duration'
-import { resetDueBudgets } from './budget-reset'
+import { InvalidDurations, ResetFollowUps, resetDueBudgets } from './budget-reset'
+import { boundSpendRecord } from './spend-bounds'
 import { SpendQueue } from './spend-queue'
 import { createSpendTotals, entitiesOf, type SpendChange } from './spend-totals'
 import type { SpendRecord, SpendTotals } from './spend-types'
@@ -31,6 +32,12 @@ export interface SpendService {
    * written; the total then stays off until it expires).
    */
   adjust(change: SpendChange): Promise<void>
+  /**
+   * The latest running total of this key that this instance read or produced by an add, if it is
+   * at most a minute old; for the `x-litellm-key-spend` header, which then needs no read of its
+   * own. Like LiteLLM's (from its key cache) it can lag behind other instances' calls.
+   */
+  knownKeySpend(keyHash: string): number | undefined
   /** Stops the timers and flushes (adapters call it on shutdown, with their own deadline). */
   close(): Promise<void>
 }
@@ -58,11 +65,18 @@ export const BUDGET_RESET_EVERY_MS = 10_000
 /** Hours of traffic at a few hundred calls per second; ~1 KB each. */
 const DEFAULT_QUEUE_CAP = 200_000
 
+/**
+ * A reset run still pending after this long is presumed lost (on Workers, I/O started by a request
+ * that has ended can be cancelled without ever settling) and no longer blocks the next one.
+ */
+const RESET_STALE_MS = 60_000
+
 const noStores: SpendService = {
   totals: { current: async (entities) => entities.map(() => 0) },
   record() {},
   flush: async () => {},
   adjust: async () => {},
+  knownKeySpend: () => undefined,
   close: async () => {},
 }
 
@@ -70,9 +84,11 @@ const noStores: SpendService = {
  * Without stores nothing is recorded and every total is 0.
  *
  * Where the runtime has timers (Node) the queue is written every `proxy_batch_write_at` seconds and
- * budgets are reset every minute. Where it has none (Workers, Lambda) both happen on requests: each
- * `record` hands a write of everything queued to `waitUntil`, and the budget check runs at most once
- * a minute, awaited by `totals.current` so a due reset happens before the budget is checked.
+ * budgets are reset every BUDGET_RESET_EVERY_MS. Where it has none (Workers, Lambda) both happen on
+ * requests: each `record` hands a write of everything queued, and a budget-reset run when one is due
+ * or in flight, to `waitUntil`. `totals.current` (the budget check) only starts a due reset run and
+ * never waits for it, so no request waits on Postgres for it; a budget that just reset is seen by
+ * the requests after that run, a few ms later.
  */
 export function createSpendService(deps: SpendServiceDeps): SpendService {
   if (!deps.stores) return noStores
@@ -85,26 +101,39 @@ export function createSpendService(deps: SpendServiceDeps): SpendService {
   const resetsEnabled = config.generalSettings.disable_reset_budget !== true
   const timezone = budgetTimezone(config, logger)
 
+  const followUps = new ResetFollowUps(totals, logger)
+  const invalid = new InvalidDurations()
+  const known = new KnownTotals()
+
   let resetting: Promise<void> | undefined
+  let resettingSince = 0
   let lastResetCheck = Number.NEGATIVE_INFINITY
   const resetBudgets = (): Promise<void> => {
-    resetting ??= resetDueBudgets({
+    if (resetting && performance.now() - resettingSince < RESET_STALE_MS) return resetting
+    resettingSince = performance.now()
+    const run: Promise<void> = resetDueBudgets({
       sql: stores.sql,
       totals,
       logger,
       clock,
       timezone,
+      followUps,
+      invalid,
       invalidateKeys: keys && ((tokens) => keys.invalidate(tokens)),
     })
-      .then(() => {})
+      .then((result) => known.forget(result.key))
       .catch((error: unknown) => logger.warn('budget reset failed; retried on the next run', { error }))
       .finally(() => {
-        resetting = undefined
+        if (resetting === run) resetting = undefined
       })
-    return resetting
+    resetting = run
+    return run
   }
+  /** Starts a run when one is due; resolves when the run in flight (if any) is done. */
   const resetIfDue = (): Promise<void> => {
-    if (!resetsEnabled || clock() - lastResetCheck < BUDGET_RESET_EVERY_MS) return Promise.resolve()
+    if (!resetsEnabled) return Promise.resolve()
+    if (clock() - lastResetCheck < BUDGET_RESET_EVERY_MS && clock() >= lastResetCheck)
+      return resetting ?? Promise.resolve()
     lastResetCheck = clock()
     return resetBudgets()
   }
@@ -126,17 +155,31 @@ export function createSpendService(deps: SpendServiceDeps): SpendService {
   return {
     totals: {
       async current(entities) {
-        if (!timers) await resetIfDue()
-        return totals.current(entities)
+        // Started, never awaited: a due reset must not hold the request (record() hands the run to
+        // waitUntil; it also settles on its own within the drivers' query timeouts).
+        if (!timers) void resetIfDue()
+        const values = await totals.current(entities)
+        entities.forEach((entity, i) => {
+          if (entity.kind === 'key') known.set(entity.id, values[i])
+        })
+        return values
       },
     },
 
-    record(record, waitUntil) {
+    record(original, waitUntil) {
+      // Bounded before it is queued: free text from clients must not sit in memory or reach a row.
+      const record = boundSpendRecord(original)
+      const entities = entitiesOf(original)
       // The row joins the queue only once its totals are updated: a total seeded from Postgres
       // must not already contain this call (spend-totals.ts). If the counters fail the row is
       // queued anyway; Postgres stays right and the totals miss this call.
       const added: Promise<void> = totals
-        .add(entitiesOf(record), record.spend)
+        .add(entities, record.spend)
+        .then((values) => {
+          entities.forEach((entity, i) => {
+            if (entity.kind === 'key') known.set(entity.id, values[i])
+          })
+        })
         .catch((error: unknown) =>
           logger.warn('spend totals not updated', { request_id: record.requestId, error }),
         )
@@ -159,6 +202,7 @@ export function createSpendService(deps: SpendServiceDeps): SpendService {
     },
 
     async adjust(change) {
+      if (change.entity.kind === 'key') known.forget([change.entity.id])
       await totals.adjust([change]).catch((error: unknown) =>
         logger.warn('spend total not adjusted to the spend set; it stays off until it expires', {
           kind: change.entity.kind,
@@ -169,6 +213,8 @@ export function createSpendService(deps: SpendServiceDeps): SpendService {
         }),
       )
     },
+
+    knownKeySpend: (keyHash) => known.get(keyHash),
 
     async close() {
       for (const stop of stops.splice(0)) stop()
@@ -192,4 +238,35 @@ function budgetTimezone(config: GatewayConfig, logger: Logger): string {
     timezone: zone,
   })
   return 'UTC'
+}
+
+/** How long a key total this instance saw serves the x-litellm-key-spend header (LiteLLM: 60 s key cache). */
+const KNOWN_TOTAL_MAX_AGE_MS = 60_000
+const KNOWN_TOTALS_MAX = 10_000
+
+/** Recently seen key totals (see SpendService.knownKeySpend); bounded, oldest entries go first. */
+class KnownTotals {
+  private readonly totals = new Map<string, { value: number; at: number }>()
+
+  get(id: string): number | undefined {
+    const entry = this.totals.get(id)
+    if (entry === undefined) return undefined
+    if (performance.now() - entry.at <= KNOWN_TOTAL_MAX_AGE_MS) return entry.value
+    this.totals.delete(id)
+    return undefined
+  }
+
+  set(id: string, value: number | undefined): void {
+    if (value === undefined || !Number.isFinite(value)) return
+    this.totals.delete(id)
+    if (this.totals.size >= KNOWN_TOTALS_MAX) {
+      const oldest = this.totals.keys().next().value
+      if (oldest !== undefined) this.totals.delete(oldest)
+    }
+    this.totals.set(id, { value, at: performance.now() })
+  }
+
+  forget(ids: readonly string[]): void {
+    for (const id of ids) this.totals.delete(id)
+  }
 }

@@ -1,5 +1,12 @@
 import type { Stores } from '../store/stores'
-import { addIfPresentScript, adjustIfPresentScript, seedScript, subtractResetScript } from './spend-scripts'
+import { jsonNumber } from './spend-batch-sql'
+import {
+  addIfPresentScript,
+  adjustIfPresentScript,
+  seedScript,
+  subtractResetOnceScript,
+  subtractResetScript,
+} from './spend-scripts'
 import type { SpendEntity, SpendRecord, SpendTotals } from './spend-types'
 
 /**
@@ -15,7 +22,8 @@ import type { SpendEntity, SpendRecord, SpendTotals } from './spend-types'
  *   call in one script, and the call's row is only handed to the writer after that (see
  *   spend-service.ts): the Postgres value read for the seed therefore cannot contain this call yet.
  *   Any other call either was added to the total by its own instance, or seeds/adds the same way.
- * - A budget reset subtracts, from an existing total, exactly the spend Postgres zeroed.
+ * - A budget reset subtracts, from an existing total, exactly the spend Postgres zeroed (per-model
+ *   totals too: a key's reset zeroes its `model_spend`), once per reset (budget-reset.ts retries).
  * - An update that sets spend (`/key/update`, `/user/update`) reads the row's old spend in the
  *   statement that writes the new one, and moves an existing total by exactly the difference.
  * The last two leave one narrow gap: a total seeded between the Postgres write and the counter update
@@ -25,13 +33,33 @@ import type { SpendEntity, SpendRecord, SpendTotals } from './spend-types'
  * `proxy_batch_write_at` seconds of spend, or the backlog while Postgres was down.
  */
 export interface SharedSpendTotals extends SpendTotals {
-  /** Adds one call's cost to its entities' totals (seeding those that are missing). */
-  add(entities: readonly SpendEntity[], amount: number): Promise<void>
-  /** After a budget reset zeroed these entities' spend in Postgres (`spend` = the value zeroed). */
-  subtractReset(zeroed: ReadonlyArray<{ entity: SpendEntity; spend: number }>): Promise<void>
+  /**
+   * Adds one call's cost to its entities' totals (seeding those that are missing); resolves with
+   * each total after the call (empty when nothing was added).
+   */
+  add(entities: readonly SpendEntity[], amount: number): Promise<number[]>
+  /**
+   * After a budget reset zeroed these entities' spend in Postgres (`spend` = the value zeroed).
+   * With `resetAt` (the row's budget_reset_at before the reset) each subtraction is applied at most
+   * once per reset, so it may be retried after any failure (subtractResetOnceScript).
+   */
+  subtractReset(zeroed: ReadonlyArray<ZeroedTotal>): Promise<void>
+  /** Deletes these totals; the next read seeds them from Postgres again. */
+  forget(entities: readonly SpendEntity[]): Promise<void>
   /** After one statement changed these entities' spend in Postgres from `from` to `to`. */
   adjust(changes: ReadonlyArray<SpendChange>): Promise<void>
 }
+
+/** What a budget reset zeroed in Postgres for one total. */
+export interface ZeroedTotal {
+  entity: SpendEntity
+  spend: number
+  /** The row's budget_reset_at before the reset (ISO), which names this reset. */
+  resetAt?: string
+}
+
+/** How long a reset's "already subtracted" marker lives: far longer than its retries go on. */
+export const RESET_GUARD_TTL_SECONDS = 2 * 24 * 60 * 60
 
 /** A spend set outside of calls: the row's value before and after, read by the same statement. */
 export interface SpendChange {
@@ -80,7 +108,7 @@ export function createSpendTotals(stores: Stores, ttlSeconds = SPEND_TOTAL_TTL_S
          WHERE user_id IN (SELECT jsonb_array_elements_text($2::jsonb))
        UNION ALL SELECT 'spend:team:' || team_id, spend FROM "LiteLLM_TeamTable"
          WHERE team_id IN (SELECT jsonb_array_elements_text($3::jsonb))
-       UNION ALL SELECT 'spend:key-model:' || t.token || ':' || p.model, (t.model_spend ->> p.model)::float8
+       UNION ALL SELECT 'spend:key-model:' || t.token || ':' || p.model, ${jsonNumber('t.model_spend -> p.model')}
          FROM "LiteLLM_VerificationToken" t
          JOIN jsonb_to_recordset($4::jsonb) AS p(token text, model text) ON t.token = p.token`,
       [ids('key'), ids('user'), ids('team'), pairs],
@@ -109,23 +137,43 @@ export function createSpendTotals(stores: Stores, ttlSeconds = SPEND_TOTAL_TTL_S
     },
 
     async add(entities, amount) {
-      if (entities.length === 0 || !(amount > 0)) return
+      if (entities.length === 0 || !(amount > 0)) return []
       const keys = entities.map(spendCounterKey)
       const values = await counters.run(addIfPresentScript, keys, [
         ttlSeconds,
         ...keys.map(() => String(amount)),
       ])
       const missing = entities.filter((_, i) => values[i] === null || values[i] === undefined)
-      if (missing.length > 0) await seed(missing, amount)
+      if (missing.length === 0) return values.map(Number)
+      const seeded = await seed(missing, amount)
+      let next = 0
+      return values.map((value) => (value === null || value === undefined ? (seeded[next++] ?? 0) : value))
     },
 
     async subtractReset(zeroed) {
-      if (zeroed.length === 0) return
-      await counters.run(
-        subtractResetScript,
-        zeroed.map((z) => spendCounterKey(z.entity)),
-        zeroed.map((z) => String(z.spend)),
-      )
+      const once = zeroed.filter((z) => z.resetAt !== undefined)
+      const plain = zeroed.filter((z) => z.resetAt === undefined)
+      if (once.length > 0) {
+        await counters.run(
+          subtractResetOnceScript,
+          [
+            ...once.map((z) => spendCounterKey(z.entity)),
+            ...once.map((z) => `reset-applied:${spendCounterKey(z.entity)}:${z.resetAt}`),
+          ],
+          [RESET_GUARD_TTL_SECONDS, ...once.map((z) => String(-z.spend))],
+        )
+      }
+      if (plain.length > 0) {
+        await counters.run(
+          subtractResetScript,
+          plain.map((z) => spendCounterKey(z.entity)),
+          plain.map((z) => String(z.spend)),
+        )
+      }
+    },
+
+    async forget(entities) {
+      if (entities.length > 0) await counters.del(entities.map(spendCounterKey))
     },
 
     async adjust(changes) {

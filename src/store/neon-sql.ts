@@ -10,7 +10,16 @@ export interface NeonSqlOptions {
   fetchEndpoint?: string | ((host: string, port: number | string) => string)
   /** The `fetch` to send queries with (default: the global one). */
   fetch?: typeof fetch
+  /** Deadline per query or transaction, in ms (default QUERY_TIMEOUT_MS). */
+  queryTimeoutMs?: number
 }
+
+/**
+ * Every HTTP request to Neon is aborted after this long. Without it a request that the network or
+ * a proxy never answers would hang its caller (a spend write, a budget reset) forever; like pg's
+ * `query_timeout` in the Node adapter, far above the run time of our statements.
+ */
+export const QUERY_TIMEOUT_MS = 10_000
 
 /**
  * The driver parses rows with the `types` of each *query's* options; a `types` given to `neon()`
@@ -27,8 +36,11 @@ const TYPES: CustomTypesConfig = {
 export function neonSql(connectionString: string, opts: NeonSqlOptions = {}): Sql {
   const route = routeFor(connectionString, opts)
   const sql = neon(connectionString, route ? { fetchOptions: { [ROUTE]: route } } : {})
-  const queryOpts = { types: TYPES }
-  const run = (statement: Statement) => sql.query(statement.text, toParams(statement.params), queryOpts)
+  const timeoutMs = opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS
+  // Per-query fetchOptions are merged over the instance's (the route stays); a fresh signal each time.
+  const deadline = () => ({ signal: AbortSignal.timeout(timeoutMs) })
+  const run = (statement: Statement) =>
+    sql.query(statement.text, toParams(statement.params), { types: TYPES, fetchOptions: deadline() })
   return {
     kind: 'neon-http',
     async query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]> {
@@ -38,7 +50,7 @@ export function neonSql(connectionString: string, opts: NeonSqlOptions = {}): Sq
     async transaction(statements: readonly Statement[]): Promise<Row[][]> {
       if (statements.length === 0) return []
       if (route) installDispatcher()
-      return (await sql.transaction(statements.map(run))) as Row[][]
+      return (await sql.transaction(statements.map(run), { fetchOptions: deadline() })) as Row[][]
     },
     // Nothing to close: every query is a stateless HTTP request.
     async close(): Promise<void> {},

@@ -20,8 +20,12 @@ type UpstashScript = ReturnType<Redis['createScript']>
  *   "1e3" → 1000), so stored strings would not come back as stored.
  * - Auto-pipelining stays on: commands issued in the same tick share one HTTP request, which matters
  *   under Workers' subrequest limits.
- * - The client retries network errors 5 times with exponential backoff by default (≈ 8 s); on the
- *   request path one quick retry is enough, and each request gets a deadline.
+ * - The client retries network errors 5 times with exponential backoff by default (≈ 8 s). Here it
+ *   retries nothing: a network error can hide a command that did run, and re-sending a spend script
+ *   (INCRBYFLOAT inside) or an INCRBY would count it twice. Commands that can safely run twice
+ *   (GET, MGET, SET, DEL, TTL) get one quick retry of our own (`idempotent`); scripts and increments
+ *   fail and their callers decide. Each request gets a deadline. (One client, not a second one with
+ *   retries for reads: the client's read-your-writes token is per client.)
  * - The client has no per-instance `fetch` option (it calls the global one), so none is offered here.
  */
 export function upstashCounters(opts: UpstashCountersOptions): Counters {
@@ -31,7 +35,7 @@ export function upstashCounters(opts: UpstashCountersOptions): Counters {
     token: opts.token,
     automaticDeserialization: false,
     enableTelemetry: false,
-    retry: { retries: 1, backoff: () => 50 },
+    retry: { retries: 0 },
     // A function, so every request gets a fresh deadline (and the client rethrows the abort).
     signal: () => AbortSignal.timeout(timeoutMs),
   })
@@ -62,21 +66,36 @@ export function upstashCounters(opts: UpstashCountersOptions): Counters {
 
   return {
     kind: 'upstash',
-    get: async (key) => asText(await redis.get(key)),
-    mget: async (keys) => (keys.length === 0 ? [] : (await redis.mget(...keys)).map(asText)),
+    get: async (key) => asText(await idempotent(() => redis.get(key))),
+    mget: async (keys) =>
+      keys.length === 0 ? [] : (await idempotent(() => redis.mget(...keys))).map(asText),
     set: async (key, value, ttlSeconds) => {
       const px = ttlToMs(ttlSeconds)
-      await (px === undefined ? redis.set(key, value) : redis.set(key, value, { px }))
+      await idempotent(() => (px === undefined ? redis.set(key, value) : redis.set(key, value, { px })))
     },
     incr: (key, by = 1, ttlSeconds) => incrWith(incrScript, key, by, ttlSeconds),
     incrFloat: (key, by, ttlSeconds) => incrWith(incrFloatScript, key, by, ttlSeconds),
     del: async (keys) => {
-      if (keys.length > 0) await redis.del(...keys)
+      if (keys.length > 0) await idempotent(() => redis.del(...keys))
     },
-    ttl: async (key) => Number(await redis.ttl(key)),
+    ttl: async (key) => Number(await idempotent(() => redis.ttl(key))),
     run,
     // REST: no connection to close.
     close: async () => {},
+  }
+}
+
+/**
+ * One retry after 50 ms for a command that may run twice, on a network error only (what the
+ * client's own retry covered): a reply with an error from Redis, or our deadline, is final.
+ */
+async function idempotent<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send()
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    return send()
   }
 }
 

@@ -16,12 +16,19 @@ export interface RedisConnection {
  * Fail fast instead of queueing: with the offline queue off, commands during an outage reject at once
  * (ioredis keeps reconnecting in the background) rather than piling up behind requests. A command on
  * a connection that hangs is abandoned after commandTimeout.
+ *
+ * Nothing is sent twice: by default ioredis re-sends, after a reconnect, every command whose reply
+ * the lost connection never delivered. For the spend scripts (INCRBYFLOAT inside) that is a double
+ * count whenever the first send did run and only its reply was lost. With
+ * `autoResendUnfulfilledCommands` off such a command fails instead and its caller decides: spend
+ * totals are then off by at most that call (logged), never silently by twice it.
  */
 const FAIL_FAST: RedisOptions = {
   connectTimeout: 2000,
   commandTimeout: 2000,
   maxRetriesPerRequest: 1,
   enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
   lazyConnect: true,
 }
 
