@@ -240,6 +240,8 @@ export const generalSettingsSchema = z.object({
   disable_master_key_return: bool.optional(),
   disable_adding_master_key_hash_to_db: bool.optional(),
   disable_reset_budget: bool.optional(),
+  // MultiLLM: answer 503 instead of limiting per instance when the shared counters are unreachable.
+  rate_limit_fail_closed: bool.optional(),
   ui_access_mode: anything.optional(),
   disable_retry_on_max_parallel_request_limit_error: bool.optional(),
   completion_model: text.optional(),

@@ -1,6 +1,7 @@
 import { errorResponse, type GatewayError, toGatewayError } from '../errors'
 import { authorizeCall } from '../keys/authorize-call'
 import type { Caller } from '../keys/virtual-key'
+import { type Reservation, reserveLimits } from '../limits/limiter'
 import { toChatCompletion } from '../openai/chat-chunks'
 import type { ChatRequest } from '../openai/chat-request'
 import { chatRequestSchema } from '../openai/chat-request'
@@ -32,6 +33,8 @@ interface Call {
   providerCall: ProviderCall
   /** What the spend hook records when the call ends. */
   spend: SpendCall
+  /** The call's hold on its rate limits; undefined when none applies. */
+  limits: Reservation | undefined
 }
 
 /**
@@ -51,12 +54,24 @@ export async function chatCompletions(
   let deployment: Deployment | undefined
   // Set once a deployment is chosen: from then on every ending, failures included, is recorded.
   let spend: SpendCall | undefined
+  let limits: Reservation | undefined
   try {
     const caller = await gw.authenticate(request)
     const body = validate(chatRequestSchema, await readJsonBody(request, gw.maxBodyBytes))
     const candidates = gw.groups.resolve(body.model)
     // A deployment addressed by its id is authorized against its group too (access and budgets).
-    await authorizeCall(caller, candidates[0]?.modelName ?? body.model, gw, body.model)
+    const group = candidates[0]?.modelName ?? body.model
+    await authorizeCall(caller, group, gw, body.model)
+    limits = await reserveLimits(
+      {
+        counters: gw.stores?.counters,
+        logger: gw.logger,
+        failClosed: gw.config.generalSettings.rate_limit_fail_closed === true,
+      },
+      caller,
+      group,
+      body,
+    )
     deployment = pickDeployment(candidates, gw.random)
     const provider = providerFor(deployment, body)
     spend = {
@@ -92,9 +107,12 @@ export async function chatCompletions(
       signal,
       providerCall,
       spend,
+      limits,
     }
     return body.stream ? await streamChat(call) : await completeChat(call)
   } catch (thrown) {
+    // Settles once: a stream that already ended has settled in its onEnd, and this is a no-op.
+    if (limits) settleLater(gw, context, limits)
     if (request.signal.aborted) {
       // The client is gone; nobody reads this answer (499 is nginx's "client closed request").
       if (spend) recordCallSpend(spend, { requestId: callId, status: 'failure' })
@@ -129,6 +147,7 @@ async function completeChat(call: Call): Promise<Response> {
     firstTokenAt: call.gw.clock(),
   })
   setSpendHeaders(headers, call.caller, cost, await keySpend)
+  if (call.limits) settleLater(call.gw, call.context, call.limits, output.usage?.total_tokens)
   headers.set('content-type', 'application/json')
   return new Response(JSON.stringify(toChatCompletion(output, meta)), {
     status: 200,
@@ -169,6 +188,7 @@ async function streamChat(call: Call): Promise<Response> {
     onCancel: signal.abort,
     onEnd: (outcome) => {
       signal.done()
+      if (call.limits) settleLater(gw, call.context, call.limits, outcome.usage?.total_tokens)
       // Whatever usage arrived is billed, also when the stream failed or the client left; without
       // any (Bedrock sends it last), an estimate from the prompt and what was streamed.
       const failed = outcome.error !== undefined || outcome.cancelled
@@ -230,15 +250,25 @@ function completionMeta(call: Call) {
   }
 }
 
+/** Settles a call's rate limits in the background (kept alive by `waitUntil` where there is one). */
+function settleLater(gw: Gateway, context: RequestContext, limits: Reservation, tokens?: number) {
+  const settling = limits.settle(tokens).catch((error: unknown) => {
+    gw.logger.warn('rate-limit settle failed', { error })
+  })
+  context.waitUntil?.(settling)
+}
+
 function responseHeaders(call: Call, upstreamMs: number): Headers {
   const responseMs = call.gw.now() - call.started
-  return litellmHeaders({
+  const headers = litellmHeaders({
     callId: call.callId,
     deployment: call.deployment,
     apiBase: call.provider.apiBase?.(call.deployment, call.gw.env),
     overheadMs: Math.max(0, responseMs - upstreamMs),
     responseMs,
   })
+  for (const [name, value] of Object.entries(call.limits?.headers ?? {})) headers.set(name, value)
+  return headers
 }
 
 /** Our bugs are errors, upstream trouble is a warning, a client's bad request is debug noise. */
