@@ -7,6 +7,7 @@ import type { GatewayConfig } from '../../src/config/types'
 import { GatewayError } from '../../src/errors'
 import type { KeyService } from '../../src/keys/key-service'
 import type { VirtualKey } from '../../src/keys/virtual-key'
+import { virtualKey } from '../helpers/virtual-key'
 
 const req = (headers: Record<string, string>) => new Request('http://gw/v1/models', { headers })
 
@@ -90,30 +91,7 @@ describe('master key auth', () => {
 
 describe('virtual key auth', () => {
   const now = Date.UTC(2026, 10, 27)
-  const record = (over: Partial<VirtualKey>): VirtualKey => ({
-    token: '',
-    keyName: 'sk-...abcd',
-    keyAlias: null,
-    models: [],
-    expires: null,
-    blocked: false,
-    userId: null,
-    teamId: null,
-    maxBudget: null,
-    softBudget: null,
-    budgetDuration: null,
-    budgetResetAt: null,
-    rpmLimit: null,
-    tpmLimit: null,
-    maxParallelRequests: null,
-    modelRpmLimit: {},
-    modelTpmLimit: {},
-    modelMaxBudget: {},
-    metadata: {},
-    user: null,
-    team: null,
-    ...over,
-  })
+  const record = (over: Partial<VirtualKey>): VirtualKey => virtualKey(over)
   const keysWith = (records: Record<string, VirtualKey>): KeyService => ({
     lookup: async (hash) => records[hash],
     invalidate: async () => {},

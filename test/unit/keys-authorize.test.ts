@@ -4,6 +4,7 @@ import type { Gateway } from '../../src/http/context'
 import { authorizeCall } from '../../src/keys/authorize-call'
 import type { Caller, OwnerLimits, VirtualKey } from '../../src/keys/virtual-key'
 import type { SpendEntity } from '../../src/spend/spend-types'
+import { virtualKey } from '../helpers/virtual-key'
 
 const owner = (id: string, over: Partial<OwnerLimits> = {}): OwnerLimits => ({
   id,
@@ -16,30 +17,8 @@ const owner = (id: string, over: Partial<OwnerLimits> = {}): OwnerLimits => ({
   ...over,
 })
 
-const key = (over: Partial<VirtualKey> = {}): VirtualKey => ({
-  token: 'hash-1',
-  keyName: 'sk-...abcd',
-  keyAlias: 'my-key',
-  models: [],
-  expires: null,
-  blocked: false,
-  userId: null,
-  teamId: null,
-  maxBudget: null,
-  softBudget: null,
-  budgetDuration: null,
-  budgetResetAt: null,
-  rpmLimit: null,
-  tpmLimit: null,
-  maxParallelRequests: null,
-  modelRpmLimit: {},
-  modelTpmLimit: {},
-  modelMaxBudget: {},
-  metadata: {},
-  user: null,
-  team: null,
-  ...over,
-})
+const key = (over: Partial<VirtualKey> = {}): VirtualKey =>
+  virtualKey({ token: 'hash-1', keyAlias: 'my-key', ...over })
 
 /** A Gateway with only what authorizeCall reads: spend totals, from a fake table. */
 function gateway(spend: Record<string, number> = {}) {

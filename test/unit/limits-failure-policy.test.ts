@@ -6,31 +6,10 @@ import { silentLogger } from '../../src/observability/logger'
 import type { ChatRequest } from '../../src/openai/chat-request'
 import type { Counters } from '../../src/store/counters'
 import { memoryCounters } from '../../src/store/memory-counters'
+import { virtualKey } from '../helpers/virtual-key'
 
 /** What the gateway does with rate limits when the shared counters (Redis/Upstash) are unreachable. */
-const key: VirtualKey = {
-  token: 'hash-of-limited-key',
-  keyName: 'sk-...abcd',
-  keyAlias: null,
-  models: [],
-  expires: null,
-  blocked: false,
-  userId: null,
-  teamId: null,
-  maxBudget: null,
-  softBudget: null,
-  budgetDuration: null,
-  budgetResetAt: null,
-  rpmLimit: 1,
-  tpmLimit: null,
-  maxParallelRequests: null,
-  modelRpmLimit: {},
-  modelTpmLimit: {},
-  modelMaxBudget: {},
-  metadata: {},
-  user: null,
-  team: null,
-}
+const key: VirtualKey = virtualKey({ token: 'hash-of-limited-key', rpmLimit: 1 })
 const caller: Caller = { keyHash: key.token, isMaster: false, key }
 const body = { model: 'g', messages: [{ role: 'user', content: 'hi' }] } as ChatRequest
 
