@@ -1,5 +1,6 @@
 import { IttyRouter } from 'itty-router'
 import { createAuthenticator } from './auth/authenticate'
+import { type AwsAccess, staticAwsAccess } from './aws/aws-access'
 import type { GatewayConfig } from './config/types'
 import type { Env } from './env'
 import { errorResponse, GatewayError, toGatewayError } from './errors'
@@ -32,6 +33,8 @@ export interface AppDeps {
   stores?: Stores
   /** Periodic background work, where the runtime has a long-lived process. */
   timers?: Timers
+  /** AWS credentials source; default: static keys from litellm_params or the environment. */
+  aws?: AwsAccess
 }
 
 export interface App {
@@ -89,9 +92,11 @@ function buildGateway(deps: AppDeps): Gateway {
     numberSetting(config.routerSettings.timeout) ??
     numberSetting(config.litellmSettings.request_timeout) ??
     DEFAULT_TIMEOUT_SECONDS
+  const env = withConfigEnv(deps.env, config.environmentVariables)
   return {
     config,
-    env: withConfigEnv(deps.env, config.environmentVariables),
+    env,
+    aws: deps.aws ?? staticAwsAccess(env),
     groups: new ModelGroups(config.deployments),
     fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
     logger,

@@ -93,6 +93,7 @@ export async function chatCompletions(
       fetch: gw.fetch,
       signal: signal.signal,
       dropParams: settings.dropParams,
+      aws: gw.aws,
     }
     const call: Call = {
       gw,

@@ -1,3 +1,4 @@
+import type { AwsAccess } from '../aws/aws-access'
 import type { GatewayConfig } from '../config/types'
 import type { Env } from '../env'
 import type { KeyService } from '../keys/key-service'
@@ -13,6 +14,8 @@ export interface Gateway {
   env: Env
   groups: ModelGroups
   fetch: typeof fetch
+  /** AWS credentials for providers and loaders (cached per gateway). */
+  aws: AwsAccess
   logger: Logger
   /** Milliseconds from a monotonic clock, for durations. */
   now: () => number

@@ -2,11 +2,17 @@ import { GatewayError } from '../errors'
 import type { ChatRequest } from '../openai/chat-request'
 import { bedrockProvider } from './bedrock/provider'
 import { mockProvider } from './mock/provider'
+import { openaiCompatibleProvider } from './openai-compatible/provider'
+import { sagemakerChatProvider, sagemakerProvider } from './sagemaker/provider'
 import type { ChatProvider, Deployment } from './types'
 
 const PROVIDERS: Record<string, ChatProvider> = {
   bedrock: bedrockProvider,
   mock: mockProvider,
+  sagemaker: sagemakerProvider,
+  sagemaker_chat: sagemakerChatProvider,
+  openai: openaiCompatibleProvider,
+  hosted_vllm: openaiCompatibleProvider,
 }
 
 export const supportedProviders = (): string[] => Object.keys(PROVIDERS)

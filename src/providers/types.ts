@@ -1,3 +1,4 @@
+import type { AwsAccess } from '../aws/aws-access'
 import type { Env } from '../env'
 import type { ChatRequest } from '../openai/chat-request'
 import type { AssistantMessage, FinishReason, ToolCallDelta, Usage } from '../openai/chat-response'
@@ -62,6 +63,8 @@ export interface ProviderCall {
    * parameters the provider cannot honour instead of answering 400.
    */
   dropParams: boolean
+  /** AWS credentials for signed calls (cached per gateway). */
+  aws: AwsAccess
 }
 
 /** A finished (non-streaming) answer; the HTTP layer wraps it in a `chat.completion`. */
@@ -97,4 +100,26 @@ export interface ChatProvider {
   responseModel?(deployment: Deployment): string
   /** The upstream base URL, reported in `x-litellm-model-api-base` (none for the mock). */
   apiBase?(deployment: Deployment, env: Env): string
+  /** `/v1/embeddings`; absent when the provider has no embedding models. */
+  embed?(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingOutput>
+}
+
+/** A validated `/v1/embeddings` body with `input` normalised to a list. */
+export interface EmbeddingRequest {
+  model: string
+  /** Strings, or token arrays where a provider accepts them. */
+  input: string[] | number[][]
+  encoding_format?: 'float' | 'base64'
+  dimensions?: number
+  user?: string
+  /** Cohere's `input_type` (`search_document`, `search_query` …), passed through as LiteLLM does. */
+  input_type?: string
+  [key: string]: unknown
+}
+
+export interface EmbeddingOutput {
+  /** One vector per input, in input order. */
+  vectors: number[][]
+  usage: { prompt_tokens: number; total_tokens: number }
+  model?: string
 }

@@ -1,6 +1,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { describe, expect, it } from 'vitest'
+import { staticAwsAccess } from '../../src/aws/aws-access'
 import { encodeEventStreamMessage } from '../../src/aws/event-stream-encode'
 import { GatewayError } from '../../src/errors'
 import { chatRequestSchema } from '../../src/openai/chat-request'
@@ -79,6 +80,7 @@ const call = (
   fetch: fetchImpl,
   signal: new AbortController().signal,
   dropParams,
+  aws: staticAwsAccess(env),
 })
 
 /** protocols.md §4.4: recompute the signature with @smithy/signature-v4, an independent implementation. */

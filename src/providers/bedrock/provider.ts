@@ -1,4 +1,3 @@
-import { resolveAwsCredentials } from '../../aws/credentials'
 import { decodeEventStream } from '../../aws/event-stream'
 import { signedFetch } from '../../aws/signed-fetch'
 import { GatewayError } from '../../errors'
@@ -52,7 +51,7 @@ async function send(
   const body = JSON.stringify(toConverseRequest(request, deployment, { dropParams: call.dropParams }))
   const region = bedrockRegion(deployment.params, modelId, env)
   const base = bedrockRuntimeBase(deployment.params, env, region)
-  const credentials = await resolveAwsCredentials(deployment.params, env, deployment.modelName)
+  const credentials = await call.aws.credentials(deployment.params, deployment.modelName)
   let response: Response
   try {
     response = await signedFetch(

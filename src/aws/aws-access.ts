@@ -1,0 +1,19 @@
+import type { Env } from '../env'
+import { type AwsCredentialParams, type AwsCredentials, resolveAwsCredentials } from './credentials'
+
+/**
+ * How providers and loaders obtain AWS credentials. One instance per gateway, so whatever it caches
+ * (STS sessions, container and instance-metadata credentials) is shared by every call.
+ */
+export interface AwsAccess {
+  /**
+   * Credentials for one deployment's `litellm_params` (explicit keys, role, web identity), else the
+   * runtime's default chain. `label` (the model group) only names the deployment in errors.
+   */
+  credentials(params: AwsCredentialParams, label: string): Promise<AwsCredentials>
+}
+
+/** Static keys only (litellm_params, then the environment): what every runtime can do without I/O. */
+export const staticAwsAccess = (env: Env): AwsAccess => ({
+  credentials: (params, label) => resolveAwsCredentials(params, env, label),
+})
