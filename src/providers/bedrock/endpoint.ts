@@ -1,33 +1,17 @@
+import { regionFromArn as arnRegion, awsRegion } from '../../aws/region'
 import type { Env } from '../../env'
 import { GatewayError } from '../../errors'
 import type { LitellmParams } from '../types'
-
-/** LiteLLM's last-resort region (`BaseAWSLLM`), not the AWS SDK's. */
-const DEFAULT_REGION = 'us-west-2'
 
 const nonEmpty = (value: unknown): string | undefined =>
   typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined
 
 /** Region in `arn:<partition>:bedrock:<region>:<account>:<resource>`, if the id is such an ARN. */
-export function regionFromArn(modelId: string): string | undefined {
-  const parts = modelId.split(':')
-  if (parts[0] !== 'arn' || parts[2] !== 'bedrock') return undefined
-  return nonEmpty(parts[3])
-}
+export const regionFromArn = (modelId: string): string | undefined => arnRegion(modelId, 'bedrock')
 
-/**
- * LiteLLM's region order: `aws_region_name` → the region inside a model ARN (a cross-region ARN
- * must be called in its own region) → `AWS_REGION_NAME` → `AWS_REGION` → `AWS_DEFAULT_REGION` → us-west-2.
- */
+/** LiteLLM's region order (see `awsRegion`), with the region of a model ARN second. */
 export function bedrockRegion(params: LitellmParams, modelId: string, env: Env): string {
-  return (
-    nonEmpty(params.aws_region_name) ??
-    regionFromArn(modelId) ??
-    nonEmpty(env.AWS_REGION_NAME) ??
-    nonEmpty(env.AWS_REGION) ??
-    nonEmpty(env.AWS_DEFAULT_REGION) ??
-    DEFAULT_REGION
-  )
+  return awsRegion(params, env, regionFromArn(modelId))
 }
 
 /**
