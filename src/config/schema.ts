@@ -169,7 +169,8 @@ export const litellmSettingsSchema = z.object({
 
 export const routerSettingsSchema = z.object({
   ...sharedRouterKeys,
-  routing_strategy: z.enum(ROUTING_STRATEGIES).optional(),
+  // Any text: an unknown strategy is a warning (routing falls back to simple-shuffle), not an error.
+  routing_strategy: text.optional(),
   routing_strategy_args: z.record(z.string(), anything).optional(),
   redis_host: text.optional(),
   redis_port: num.optional(),
@@ -288,6 +289,13 @@ export function unknownKeyWarnings(raw: Record<string, unknown>): ConfigWarning[
     ['general_settings', generalSettingsSchema.shape],
   ] as const
   for (const [section, shape] of sections) warnings.push(...keysOutside(raw[section], shape, section))
+  const strategy = isPlainObject(raw.router_settings) ? raw.router_settings.routing_strategy : undefined
+  if (typeof strategy === 'string' && !(ROUTING_STRATEGIES as readonly string[]).includes(strategy)) {
+    warnings.push({
+      path: 'router_settings.routing_strategy',
+      message: `unknown routing strategy ${JSON.stringify(strategy)}; using simple-shuffle (known: ${ROUTING_STRATEGIES.join(', ')})`,
+    })
+  }
   const models = raw.model_list
   if (Array.isArray(models)) {
     models.forEach((entry, index) => {

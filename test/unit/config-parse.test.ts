@@ -89,7 +89,6 @@ model_list:
   - litellm_params: { model: "", rpm: lots }
 router_settings:
   num_retries: three
-  routing_strategy: fastest
   fallbacks: [{a: [b], c: [d]}]
 litellm_settings:
   drop_params: maybe
@@ -103,10 +102,6 @@ general_settings:
       { path: 'litellm_settings.drop_params', message: 'expected a boolean (true/false), got "maybe"' },
       { path: 'router_settings.fallbacks[0]', message: expect.stringContaining('exactly one model group') },
       { path: 'router_settings.num_retries', message: 'expected a number, got "three"' },
-      {
-        path: 'router_settings.routing_strategy',
-        message: expect.stringMatching(/^expected one of "simple-shuffle", .*, got "fastest"$/),
-      },
       {
         path: 'general_settings.token_rate_limit_type',
         message: 'expected one of "total", "input", "output", got "all"',
