@@ -12,7 +12,10 @@ import { listModels } from './http/models'
 import { registerSpendRoutes } from './http/spend-routes'
 import { createKeyService } from './keys/key-service'
 import { createLogger, type Logger } from './observability/logger'
+import { abortableSleep } from './router/abortable-sleep'
+import { createDeploymentRouter } from './router/create-deployment-router'
 import { ModelGroups } from './router/model-groups'
+import { reliabilitySettings } from './router/reliability-settings'
 import { createSpendService } from './spend/spend-service'
 import type { Stores } from './store/stores'
 import type { Timers } from './timers'
@@ -33,6 +36,8 @@ export interface AppDeps {
   stores?: Stores
   /** Periodic background work, where the runtime has a long-lived process. */
   timers?: Timers
+  /** Waits between retries (default: a timer). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>
   /** AWS credentials source; default: static keys from litellm_params or the environment. */
   aws?: AwsAccess
 }
@@ -57,7 +62,7 @@ export function createApp(deps: AppDeps): App {
     .get('/models', (req) => listModels(req, gw))
     .get('/health/liveliness', liveness)
     .get('/health/liveness', liveness)
-    .get('/health/readiness', readiness)
+    .get('/health/readiness', () => readiness(gw))
   registerManagementRoutes(router, gw)
   registerSpendRoutes(router, gw)
 
@@ -98,6 +103,15 @@ function buildGateway(deps: AppDeps): Gateway {
     env,
     aws: deps.aws ?? staticAwsAccess(env),
     groups: new ModelGroups(config.deployments),
+    router: createDeploymentRouter({
+      config,
+      counters: deps.stores?.counters,
+      clock,
+      random: deps.random ?? Math.random,
+      logger,
+    }),
+    reliability: reliabilitySettings(config),
+    sleep: deps.sleep ?? abortableSleep,
     fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
     logger,
     now: deps.now ?? (() => performance.now()),

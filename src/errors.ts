@@ -72,13 +72,19 @@ export class GatewayError extends Error {
     this.retryAfter = init.retryAfter
   }
 
+  /**
+   * Provider errors render with `type: null`, as LiteLLM's proxy does (`ProxyException` takes the
+   * provider exception's `type`, which is None): clients that compare bodies with LiteLLM's see the
+   * same thing, and the SDKs classify by the status anyway. The gateway's own errors keep theirs.
+   */
   toJSON(): ErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
+    const type = this.origin === 'upstream' ? null : this.type
+    return { error: { message: this.message, type, param: this.param, code: this.code } }
   }
 }
 
 export interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string }
+  error: { message: string; type: string | null; param: string | null; code: string }
 }
 
 export const badRequest = (message: string, param: string | null = null): GatewayError =>

@@ -1,16 +1,21 @@
+import { z } from 'zod'
 import { errorResponse, type GatewayError, toGatewayError } from '../errors'
 import { authorizeCall } from '../keys/authorize-call'
 import type { Caller } from '../keys/virtual-key'
 import { type Reservation, reserveLimits } from '../limits/limiter'
+import { estimatePromptTokens } from '../limits/token-estimate'
 import { toChatCompletion } from '../openai/chat-chunks'
 import type { ChatRequest } from '../openai/chat-request'
-import { chatRequestSchema } from '../openai/chat-request'
+import { chatMessageSchema, chatRequestSchema } from '../openai/chat-request'
 import { readJsonBody } from '../openai/read-json-body'
 import { toSseStream } from '../openai/sse-stream'
 import { validate } from '../openai/validate'
 import { providerFor } from '../providers/registry'
-import type { ChatDelta, ChatProvider, Deployment, ProviderCall } from '../providers/types'
-import { pickDeployment } from '../router/pick-deployment'
+import type { ChatDelta, ChatOutput, ChatProvider, Deployment, ProviderCall } from '../providers/types'
+import { callWithFallbacks, clientFallbacksOf } from '../router/call-with-fallbacks'
+import { callWithRetries } from '../router/call-with-retries'
+import { mockRateLimitFailure, mockTestingFlags } from '../router/mock-testing'
+import { isFallbackList, withRequestOverrides } from '../router/reliability-settings'
 import { deltaChars, estimateStreamUsage } from '../spend/usage-estimate'
 import { callSettings } from './call-settings'
 import { callSignal } from './call-signal'
@@ -18,7 +23,23 @@ import type { Gateway, RequestContext } from './context'
 import { litellmHeaders } from './litellm-headers'
 import { keySpendBefore, recordCallSpend, type SpendCall, setSpendHeaders } from './spend-hook'
 
-/** Everything one call needs after the request has been accepted. */
+/** `messages` of a client-side fallback (`fallbacks: [{model, messages}]`), checked like the request's. */
+const clientFallbackMessages = z.array(chatMessageSchema).min(1)
+
+/** One successful attempt on one deployment: what the response is built from. */
+interface Attempt {
+  deployment: Deployment
+  provider: ChatProvider
+  /** The request as sent (a client-side fallback may replace the messages). */
+  body: ChatRequest
+  signal: ReturnType<typeof callSignal>
+  upstreamStarted: number
+  answer:
+    | { kind: 'complete'; output: ChatOutput }
+    | { kind: 'stream'; first: IteratorResult<ChatDelta>; rest: AsyncIterator<ChatDelta> }
+}
+
+/** Everything one call needs after an attempt succeeded. */
 interface Call {
   gw: Gateway
   context: RequestContext
@@ -30,15 +51,22 @@ interface Call {
   deployment: Deployment
   provider: ChatProvider
   signal: ReturnType<typeof callSignal>
-  providerCall: ProviderCall
+  upstreamStarted: number
   /** What the spend hook records when the call ends. */
   spend: SpendCall
   /** The call's hold on its rate limits; undefined when none applies. */
   limits: Reservation | undefined
+  /** Retry and fallback counts and caps, for LiteLLM's `x-litellm-*` headers. */
+  reliability: Record<string, string>
 }
 
 /**
  * POST /v1/chat/completions and /chat/completions.
+ *
+ * After authentication, model access and the caller's rate limits (all for the requested model
+ * group), the call goes through LiteLLM's reliability layers: fallbacks around model groups,
+ * retries within a group, and the router's choice of deployment per attempt. A stream counts as
+ * answered once its first delta is in, so nothing is retried after the client got a byte.
  *
  * Overhead is measured the way LiteLLM reports it in `x-litellm-overhead-duration-ms`: time spent
  * in the gateway, i.e. total time to the response headers minus time waiting on the upstream.
@@ -51,17 +79,22 @@ export async function chatCompletions(
   const started = gw.now()
   const startedAt = gw.clock()
   const callId = crypto.randomUUID()
+  // The last deployment tried: error responses and failure spend rows name it.
   let deployment: Deployment | undefined
-  // Set once a deployment is chosen: from then on every ending, failures included, is recorded.
-  let spend: SpendCall | undefined
+  let caller: Caller | undefined
   let limits: Reservation | undefined
+  const reliability: Record<string, string> = {}
   try {
-    const caller = await gw.authenticate(request)
+    caller = await gw.authenticate(request)
     const body = validate(chatRequestSchema, await readJsonBody(request, gw.maxBodyBytes))
     const candidates = gw.groups.resolve(body.model)
     // A deployment addressed by its id is authorized against its group too (access and budgets).
     const group = candidates[0]?.modelName ?? body.model
     await authorizeCall(caller, group, gw, body.model)
+    const settings = withRequestOverrides(gw.reliability, body)
+    const clientFallbacks = isFallbackList(body.fallbacks) ? undefined : clientFallbacksOf(body.fallbacks)
+    if (clientFallbacks)
+      for (const f of clientFallbacks) if (f.messages) validate(clientFallbackMessages, f.messages)
     limits = await reserveLimits(
       {
         counters: gw.stores?.counters,
@@ -72,48 +105,70 @@ export async function chatCompletions(
       group,
       body,
     )
-    deployment = pickDeployment(candidates, gw.random)
-    const provider = providerFor(deployment, body)
-    spend = {
-      gw,
-      context,
-      caller,
-      deployment,
-      callId,
-      startedAt,
-      started,
-      apiBase: provider.apiBase?.(deployment, gw.env),
-      endUser: body.user,
-    }
-    const settings = callSettings(body, deployment, gw)
-    const signal = callSignal(request.signal, settings.timeouts, body.model)
-    const providerCall = {
-      deployment,
-      env: gw.env,
-      fetch: gw.fetch,
-      signal: signal.signal,
-      dropParams: settings.dropParams,
-      aws: gw.aws,
-    }
+    const mocks = mockTestingFlags(body)
+    const routeRequest = { body, estimatedPromptTokens: estimatePromptTokens(body) }
+    let retries = 0
+    reliability['x-litellm-max-retries'] = String(settings.numRetries)
+    reliability['x-litellm-max-fallbacks'] = String(settings.maxFallbacks)
+    const answered = await callWithFallbacks(body.model, {
+      settings,
+      mocks,
+      disabled: body.disable_fallbacks === true,
+      clientFallbacks,
+      clientGone: () => request.signal.aborted,
+      callGroup: async (model, _depth, messages) => {
+        const rateLimited = mockRateLimitFailure(mocks, model)
+        if (rateLimited) throw rateLimited
+        const sent = messages ? { ...body, model, messages } : body
+        const result = await callWithRetries({
+          // The original group was resolved (and authorized) above; fallback groups here.
+          deployments: model === body.model ? candidates : gw.groups.resolve(model),
+          request:
+            sent === body ? routeRequest : { body: sent, estimatedPromptTokens: estimatePromptTokens(sent) },
+          router: gw.router,
+          settings,
+          random: gw.random,
+          signal: request.signal,
+          sleep: gw.sleep,
+          attempt: (d) => attemptOn(d, sent, request, gw),
+          onAttempt: (d) => {
+            deployment = d
+          },
+          background: context.waitUntil,
+        })
+        retries = result.retries
+        return result.value
+      },
+    })
+    reliability['x-litellm-attempted-retries'] = String(retries)
+    reliability['x-litellm-attempted-fallbacks'] = String(answered.fallbacks)
+    const attempt = answered.value
     const call: Call = {
       gw,
       context,
       caller,
       request,
-      body,
+      body: attempt.body,
       callId,
       started,
-      deployment,
-      provider,
-      signal,
-      providerCall,
-      spend,
+      deployment: attempt.deployment,
+      provider: attempt.provider,
+      signal: attempt.signal,
+      upstreamStarted: attempt.upstreamStarted,
+      spend: spendCall(gw, context, caller, attempt.deployment, callId, startedAt, started, attempt.body),
       limits,
+      reliability,
     }
-    return body.stream ? await streamChat(call) : await completeChat(call)
+    return attempt.answer.kind === 'stream'
+      ? streamChat(call, attempt.answer.first, attempt.answer.rest)
+      : completeChat(call, attempt.answer.output)
   } catch (thrown) {
     // Settles once: a stream that already ended has settled in its onEnd, and this is a no-op.
     if (limits) settleLater(gw, context, limits)
+    const spend =
+      caller && deployment
+        ? spendCall(gw, context, caller, deployment, callId, startedAt, started, undefined)
+        : undefined
     if (request.signal.aborted) {
       // The client is gone; nobody reads this answer (499 is nginx's "client closed request").
       if (spend) recordCallSpend(spend, { requestId: callId, status: 'failure' })
@@ -123,32 +178,108 @@ export async function chatCompletions(
     const error = toGatewayError(thrown)
     if (spend) recordCallSpend(spend, { requestId: callId, status: 'failure', error })
     logFailure(gw, callId, error, thrown)
-    return errorResponse(error, litellmHeaders({ callId, deployment }))
+    const headers = litellmHeaders({ callId, deployment })
+    for (const [name, value] of Object.entries(reliability)) headers.set(name, value)
+    return errorResponse(error, headers)
   }
 }
 
-async function completeChat(call: Call): Promise<Response> {
-  const upstreamStarted = call.gw.now()
-  // Read while the upstream works, so the x-litellm-key-spend header adds no wait.
-  const keySpend = keySpendBefore(call.gw, call.caller)
-  let output: Awaited<ReturnType<ChatProvider['complete']>>
-  try {
-    output = await call.provider.complete(call.body, call.providerCall)
-  } catch (error) {
-    throw call.signal.toError(error)
-  } finally {
-    call.signal.done()
+function spendCall(
+  gw: Gateway,
+  context: RequestContext,
+  caller: Caller,
+  deployment: Deployment,
+  callId: string,
+  startedAt: number,
+  started: number,
+  body: ChatRequest | undefined,
+): SpendCall {
+  return {
+    gw,
+    context,
+    caller,
+    deployment,
+    callId,
+    startedAt,
+    started,
+    apiBase: apiBaseOf(gw, deployment, body),
+    endUser: body?.user,
   }
-  const headers = responseHeaders(call, call.gw.now() - upstreamStarted)
+}
+
+function apiBaseOf(gw: Gateway, deployment: Deployment, body: ChatRequest | undefined): string | undefined {
+  try {
+    return providerFor(deployment, body ?? { model: deployment.modelName, messages: [] }).apiBase?.(
+      deployment,
+      gw.env,
+    )
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * One call on one deployment, with its own timeouts (a timed-out attempt leaves time for the next).
+ * A stream is peeked to its first delta: an exception frame before any content is then an
+ * ordinary failure the retry loop can act on, and after it nothing is retried.
+ */
+async function attemptOn(
+  deployment: Deployment,
+  body: ChatRequest,
+  request: Request,
+  gw: Gateway,
+): Promise<Attempt> {
+  const provider = providerFor(deployment, body)
+  const settings = callSettings(body, deployment, gw)
+  const signal = callSignal(request.signal, settings.timeouts, body.model)
+  const providerCall: ProviderCall = {
+    deployment,
+    env: gw.env,
+    fetch: gw.fetch,
+    signal: signal.signal,
+    dropParams: settings.dropParams,
+    aws: gw.aws,
+  }
+  const upstreamStarted = gw.now()
+  let rest: AsyncIterator<ChatDelta> | undefined
+  try {
+    if (body.stream) {
+      rest = (await provider.stream(body, providerCall))[Symbol.asyncIterator]()
+      const first = await rest.next()
+      signal.progress()
+      return { deployment, provider, body, signal, upstreamStarted, answer: { kind: 'stream', first, rest } }
+    }
+    const output = await provider.complete(body, providerCall)
+    signal.done()
+    return { deployment, provider, body, signal, upstreamStarted, answer: { kind: 'complete', output } }
+  } catch (error) {
+    signal.done()
+    // Release the upstream body of a stream that failed before its first delta.
+    void rest?.return?.()?.catch(() => undefined)
+    throw signal.toError(error)
+  }
+}
+
+async function completeChat(call: Call, output: ChatOutput): Promise<Response> {
+  const { gw } = call
+  // Read while the response is built, so the x-litellm-key-spend header adds no wait.
+  const keySpend = keySpendBefore(gw, call.caller)
+  const upstreamMs = gw.now() - call.upstreamStarted
+  gw.router.ended(
+    call.deployment,
+    { ok: true, latencyMs: upstreamMs, tokens: output.usage?.total_tokens },
+    call.context.waitUntil,
+  )
+  const headers = responseHeaders(call, upstreamMs)
   const meta = completionMeta(call)
   const cost = recordCallSpend(call.spend, {
     requestId: meta.id,
     usage: output.usage,
     status: 'success',
-    firstTokenAt: call.gw.clock(),
+    firstTokenAt: gw.clock(),
   })
   setSpendHeaders(headers, call.caller, cost, await keySpend)
-  if (call.limits) settleLater(call.gw, call.context, call.limits, output.usage?.total_tokens)
+  if (call.limits) settleLater(gw, call.context, call.limits, output.usage?.total_tokens)
   headers.set('content-type', 'application/json')
   return new Response(JSON.stringify(toChatCompletion(output, meta)), {
     status: 200,
@@ -157,26 +288,21 @@ async function completeChat(call: Call): Promise<Response> {
 }
 
 /**
- * Streams are answered only once the first delta is in: an exception frame that Bedrock sends
- * before any content (throttling, validation) then becomes an ordinary HTTP error with its status
- * (429, 400 …) that SDKs and retries understand, as LiteLLM does, instead of a 200 with an error
- * event. After the first byte, failures can only be in-band.
+ * Streams are answered only once the first delta is in (see attemptOn): an exception frame that
+ * Bedrock sends before any content (throttling, validation) is then an ordinary HTTP error with
+ * its status (429, 400 …) that SDKs, retries and fallbacks understand, as LiteLLM does, instead of
+ * a 200 with an error event. After the first byte, failures can only be in-band.
  */
-async function streamChat(call: Call): Promise<Response> {
+function streamChat(
+  call: Call,
+  first: IteratorResult<ChatDelta>,
+  iterator: AsyncIterator<ChatDelta>,
+): Response {
   const { gw, signal } = call
-  const upstreamStarted = gw.now()
-  let iterator: AsyncIterator<ChatDelta>
-  let first: IteratorResult<ChatDelta>
-  try {
-    iterator = (await call.provider.stream(call.body, call.providerCall))[Symbol.asyncIterator]()
-    first = await iterator.next()
-  } catch (error) {
-    signal.done()
-    throw signal.toError(error)
-  }
-  signal.progress()
+  const upstreamStarted = call.upstreamStarted
+  const ttftMs = gw.now() - upstreamStarted
   const firstTokenAt = gw.clock()
-  const headers = responseHeaders(call, gw.now() - upstreamStarted)
+  const headers = responseHeaders(call, ttftMs)
   headers.set('content-type', 'text/event-stream; charset=utf-8')
   headers.set('cache-control', 'no-cache')
   const meta = completionMeta(call)
@@ -189,6 +315,17 @@ async function streamChat(call: Call): Promise<Response> {
     onCancel: signal.abort,
     onEnd: (outcome) => {
       signal.done()
+      gw.router.ended(
+        call.deployment,
+        {
+          ok: outcome.error === undefined,
+          latencyMs: ttftMs,
+          streamed: true,
+          tokens: outcome.usage?.total_tokens,
+          error: outcome.error === undefined ? undefined : toGatewayError(outcome.error),
+        },
+        call.context.waitUntil,
+      )
       if (call.limits) settleLater(gw, call.context, call.limits, outcome.usage?.total_tokens)
       // Whatever usage arrived is billed, also when the stream failed or the client left; without
       // any (Bedrock sends it last), an estimate from the prompt and what was streamed.
@@ -264,11 +401,12 @@ function responseHeaders(call: Call, upstreamMs: number): Headers {
   const headers = litellmHeaders({
     callId: call.callId,
     deployment: call.deployment,
-    apiBase: call.provider.apiBase?.(call.deployment, call.gw.env),
+    apiBase: call.spend.apiBase,
     overheadMs: Math.max(0, responseMs - upstreamMs),
     responseMs,
   })
   for (const [name, value] of Object.entries(call.limits?.headers ?? {})) headers.set(name, value)
+  for (const [name, value] of Object.entries(call.reliability)) headers.set(name, value)
   return headers
 }
 

@@ -4,7 +4,9 @@ import type { Env } from '../env'
 import type { KeyService } from '../keys/key-service'
 import type { Caller } from '../keys/virtual-key'
 import type { Logger } from '../observability/logger'
+import type { DeploymentRouter } from '../router/deployment-router'
 import type { ModelGroups } from '../router/model-groups'
+import type { ReliabilitySettings } from '../router/reliability-settings'
 import type { SpendService } from '../spend/spend-service'
 import type { Stores } from '../store/stores'
 
@@ -13,6 +15,12 @@ export interface Gateway {
   config: GatewayConfig
   env: Env
   groups: ModelGroups
+  /** Picks deployments within a group and keeps routing state (usage, latency, cooldowns). */
+  router: DeploymentRouter
+  /** Retries and fallbacks (router_settings / litellm_settings). */
+  reliability: ReliabilitySettings
+  /** Waits between retries; injected so tests need not wait. */
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>
   fetch: typeof fetch
   /** AWS credentials for providers and loaders (cached per gateway). */
   aws: AwsAccess

@@ -10,3 +10,8 @@ export function estimateCallTokens(body: ChatRequest): number {
     (body.max_tokens ?? body.max_completion_tokens ?? DEFAULT_OUTPUT_ESTIMATE)
   )
 }
+
+/** Prompt tokens of a call, estimated from its characters (context-window checks before routing). */
+export function estimatePromptTokens(body: Pick<ChatRequest, 'messages'>): number {
+  return tokensForChars(messageChars(body.messages))
+}

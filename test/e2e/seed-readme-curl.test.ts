@@ -142,4 +142,79 @@ describe('seed README curl examples', () => {
       'You said: this is a test request, write a short poem',
     )
   })
+  it('"mock rate limit" answers exactly the error the seed README shows', async () => {
+    const before = fake.requests.length
+    const res = await curl([
+      '-X',
+      'POST',
+      `${gateway.url}/chat/completions`,
+      '-H',
+      'Content-Type: application/json',
+      '-H',
+      `Authorization: Bearer ${MASTER_KEY}`,
+      '-d',
+      `{
+    "model": "bedrock-claude-v3-sonnet",
+    "messages": [
+            {"role": "user", "content": "Hi there!"}
+        ],
+        "mock_testing_rate_limit_error": true
+    }`,
+    ])
+    expect(res.status).toBe(429)
+    // The README's "response error", verbatim.
+    expect(JSON.parse(res.body)).toEqual({
+      error: {
+        message:
+          "litellm.RateLimitError: This is a mock exception for model=bedrock-claude-v3-sonnet, to trigger a rate limit error.\nReceived Model Group=bedrock-claude-v3-sonnet\nAvailable Model Group Fallbacks=['bedrock-claude-v3-haiku']\nError doing the fallback: litellm.RateLimitError: This is a mock exception for model=bedrock-claude-v3-haiku, to trigger a rate limit error.No fallback model group found for original model_group=bedrock-claude-v3-haiku. Fallbacks=[{'bedrock-claude-v3-sonnet': ['bedrock-claude-v3-haiku']}]\nReceived Model Group=bedrock-claude-v3-haiku\nAvailable Model Group Fallbacks=None\nError doing the fallback: litellm.RateLimitError: This is a mock exception for model=bedrock-claude-v3-haiku, to trigger a rate limit error.No fallback model group found for original model_group=bedrock-claude-v3-haiku. Fallbacks=[{'bedrock-claude-v3-sonnet': ['bedrock-claude-v3-haiku']}]",
+        type: null,
+        param: null,
+        code: '429',
+      },
+    })
+    // A drill: no upstream was called.
+    expect(fake.requests.length).toBe(before)
+  })
+
+  it('"mock fallback" is answered by haiku, from the fallback group', async () => {
+    const before = fake.requests.length
+    const res = await curl([
+      '-X',
+      'POST',
+      `${gateway.url}/chat/completions`,
+      '--header',
+      'Content-Type: application/json',
+      '--header',
+      `Authorization: Bearer ${MASTER_KEY}`,
+      '--data',
+      `{
+    "model": "bedrock-claude-v3-sonnet",
+    "messages": [
+        {
+        "role": "user",
+        "content": "what llm are you"
+        }
+    ],
+    "mock_testing_fallbacks": true
+}`,
+    ])
+    expect(res.status).toBe(200)
+    const body = JSON.parse(res.body)
+    expect(body).toMatchObject({
+      object: 'chat.completion',
+      model: 'anthropic.claude-3-haiku-20240307-v1:0',
+      choices: [
+        {
+          finish_reason: 'stop',
+          index: 0,
+          message: { role: 'assistant', content: 'You said: what llm are you' },
+        },
+      ],
+    })
+    expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + body.usage.completion_tokens)
+    expect(res.headers).toContain('x-litellm-model-group: bedrock-claude-v3-haiku')
+    expect(res.headers).toContain('x-litellm-attempted-fallbacks: 1')
+    const called = fake.requests.slice(before)
+    expect(called.map((r) => r.modelId)).toEqual(['anthropic.claude-3-haiku-20240307-v1:0'])
+  })
 })

@@ -44,7 +44,7 @@ export async function startGateway(
     stdout += d.toString()
   })
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${stderr}`)), 15_000)
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${stderr}`)), 45_000)
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString()
       // The banner ends with the curl example: wait for it so callers see every startup line.
