@@ -6,6 +6,7 @@ import type { Env } from './env'
 import { errorResponse, GatewayError, toGatewayError } from './errors'
 import { chatCompletions } from './http/chat-completions'
 import type { Gateway, RequestContext } from './http/context'
+import { embeddings, pathParam } from './http/embeddings'
 import { liveness, readiness } from './http/health'
 import { registerManagementRoutes } from './http/management-routes'
 import { listModels } from './http/models'
@@ -58,6 +59,14 @@ export function createApp(deps: AppDeps): App {
   router
     .post('/v1/chat/completions', (req, ctx: RequestContext) => chatCompletions(req, gw, ctx))
     .post('/chat/completions', (req, ctx: RequestContext) => chatCompletions(req, gw, ctx))
+    .post('/v1/embeddings', (req, ctx: RequestContext) => embeddings(req, gw, ctx))
+    .post('/embeddings', (req, ctx: RequestContext) => embeddings(req, gw, ctx))
+    .post('/openai/deployments/:model/embeddings', (req, ctx: RequestContext) =>
+      embeddings(req, gw, ctx, pathParam(req.params.model)),
+    )
+    .post('/engines/:model/embeddings', (req, ctx: RequestContext) =>
+      embeddings(req, gw, ctx, pathParam(req.params.model)),
+    )
     .get('/v1/models', (req) => listModels(req, gw))
     .get('/models', (req) => listModels(req, gw))
     .get('/health/liveliness', liveness)

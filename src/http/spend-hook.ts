@@ -22,6 +22,8 @@ export interface SpendCall {
   apiBase?: string
   /** The request's `user` field: LiteLLM's end user. */
   endUser?: string
+  /** LiteLLM's `call_type` in the spend log; default `acompletion`. */
+  callType?: SpendRecord['callType']
 }
 
 export interface SpendOutcome {
@@ -56,7 +58,7 @@ export function recordCallSpend(call: SpendCall, outcome: SpendOutcome): number 
   const key = caller.key
   const record: SpendRecord = {
     requestId: outcome.requestId,
-    callType: 'acompletion',
+    callType: call.callType ?? 'acompletion',
     apiKey: caller.keyHash,
     spend,
     usage,

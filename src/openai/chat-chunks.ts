@@ -17,6 +17,7 @@ export function toChatCompletion(output: ChatOutput, meta: CompletionMeta): Chat
     system_fingerprint: null,
     choices: [{ index: 0, message: output.message, finish_reason: output.finishReason, logprobs: null }],
     usage: output.usage,
+    ...(output.trace !== undefined ? { trace: output.trace } : {}),
   }
 }
 
@@ -49,6 +50,10 @@ export function toChunkDelta(delta: ChatDelta, first: boolean): ChunkDelta | und
   }
   if (delta.reasoningContent !== undefined) {
     out.reasoning_content = delta.reasoningContent
+    any = true
+  }
+  if (delta.thinkingBlocks !== undefined) {
+    out.thinking_blocks = delta.thinkingBlocks
     any = true
   }
   if (delta.toolCalls !== undefined) {

@@ -31,12 +31,22 @@ const systemMessage = z
   .object({ role: z.enum(['system', 'developer']), content, name: z.string().optional() })
   .loose()
 const userMessage = z.object({ role: z.literal('user'), content, name: z.string().optional() }).loose()
+/**
+ * Extended-thinking blocks of an earlier answer, as LiteLLM returns them in `thinking_blocks`.
+ * Clients send them back so a thinking model can continue a tool-use turn (the signature is checked).
+ */
+export const thinkingBlockSchema = z.union([
+  z.object({ type: z.literal('thinking'), thinking: z.string(), signature: z.string().optional() }).loose(),
+  z.object({ type: z.literal('redacted_thinking'), data: z.string() }).loose(),
+])
+
 const assistantMessage = z
   .object({
     role: z.literal('assistant'),
     content: content.optional(),
     tool_calls: z.array(toolCallSchema).nullable().optional(),
     name: z.string().optional(),
+    thinking_blocks: z.array(thinkingBlockSchema).nullable().optional(),
   })
   .loose()
 const toolMessage = z.object({ role: z.literal('tool'), content, tool_call_id: z.string() }).loose()
@@ -73,6 +83,38 @@ export const toolChoiceSchema = z.union([
 const positiveInt = z.number().int().positive()
 
 /**
+ * OpenAI's `response_format`. `json_schema.name` is required by OpenAI but unused by providers that
+ * emulate structured output with a tool (LiteLLM names that tool itself), so it is optional here.
+ * `response_schema` is LiteLLM's (Vertex-style) alternative spelling of the schema. Other types
+ * (vLLM's `regex`, `structural_tag` …) pass validation: whether a provider takes them is its call.
+ */
+export const responseFormatSchema = z.union([
+  z.object({ type: z.literal('text') }).loose(),
+  z
+    .object({ type: z.literal('json_object'), response_schema: z.record(z.string(), z.unknown()).optional() })
+    .loose(),
+  z
+    .object({
+      type: z.literal('json_schema'),
+      json_schema: z
+        .object({
+          name: z.string().optional(),
+          description: z.string().optional(),
+          schema: z.record(z.string(), z.unknown()).optional(),
+          strict: z.boolean().nullable().optional(),
+        })
+        .loose(),
+    })
+    .loose(),
+  z.object({ type: z.string() }).loose(),
+])
+
+/** Anthropic's extended-thinking switch (`{type: "enabled", budget_tokens}`), which LiteLLM accepts on any route. */
+export const thinkingSchema = z
+  .object({ type: z.string(), budget_tokens: z.number().int().positive().optional() })
+  .loose()
+
+/**
  * The end user's id (LiteLLM's `end_user`, a spend-log column with an index). OpenAI documents it
  * as an identifier; ids longer than this are refused rather than stored.
  */
@@ -95,6 +137,12 @@ export const chatRequestSchema = z
       .optional(),
     tools: z.array(toolSchema).nullable().optional(),
     tool_choice: toolChoiceSchema.nullable().optional(),
+    response_format: responseFormatSchema.nullable().optional(),
+    /** `minimal`/`low`/`medium`/`high`/`none`; which values a model takes is the provider mapping's call. */
+    reasoning_effort: z.string().nullable().optional(),
+    thinking: thinkingSchema.nullable().optional(),
+    /** Bedrock's guardrail block, passed through as LiteLLM does (`guardrailIdentifier`, `guardrailVersion` …). */
+    guardrailConfig: z.record(z.string(), z.unknown()).optional(),
     user: z
       .string()
       .max(MAX_USER_CHARS, `string too long: expected at most ${MAX_USER_CHARS} characters`)

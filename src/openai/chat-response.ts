@@ -25,11 +25,17 @@ export interface ToolCallDelta {
   function: { name?: string; arguments: string }
 }
 
+/** An extended-thinking block as LiteLLM returns it (Anthropic's spelling); clients send it back. */
+export type ThinkingBlock =
+  | { type: 'thinking'; thinking: string; signature?: string }
+  | { type: 'redacted_thinking'; data: string }
+
 export interface AssistantMessage {
   role: 'assistant'
   content: string | null
   tool_calls?: ToolCall[]
   reasoning_content?: string
+  thinking_blocks?: ThinkingBlock[]
 }
 
 export interface ChatCompletion {
@@ -40,6 +46,8 @@ export interface ChatCompletion {
   system_fingerprint: null
   choices: Array<{ index: number; message: AssistantMessage; finish_reason: FinishReason; logprobs: null }>
   usage: Usage
+  /** Bedrock's guardrail trace, top-level as LiteLLM sets it, when the guardrail config asks for one. */
+  trace?: unknown
 }
 
 export interface ChatCompletionChunk {
@@ -50,7 +58,13 @@ export interface ChatCompletionChunk {
   system_fingerprint: null
   choices: Array<{
     index: number
-    delta: { role?: 'assistant'; content?: string; tool_calls?: ToolCallDelta[]; reasoning_content?: string }
+    delta: {
+      role?: 'assistant'
+      content?: string
+      tool_calls?: ToolCallDelta[]
+      reasoning_content?: string
+      thinking_blocks?: ThinkingBlock[]
+    }
     finish_reason: FinishReason | null
     logprobs: null
   }>

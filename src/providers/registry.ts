@@ -1,5 +1,4 @@
 import { GatewayError } from '../errors'
-import type { ChatRequest } from '../openai/chat-request'
 import { bedrockProvider } from './bedrock/provider'
 import { mockProvider } from './mock/provider'
 import { openaiCompatibleProvider } from './openai-compatible/provider'
@@ -13,6 +12,9 @@ const PROVIDERS: Record<string, ChatProvider> = {
   sagemaker_chat: sagemakerChatProvider,
   openai: openaiCompatibleProvider,
   hosted_vllm: openaiCompatibleProvider,
+  litellm_proxy: openaiCompatibleProvider,
+  custom_openai: openaiCompatibleProvider,
+  openai_like: openaiCompatibleProvider,
 }
 
 export const supportedProviders = (): string[] => Object.keys(PROVIDERS)
@@ -21,7 +23,7 @@ export const supportedProviders = (): string[] => Object.keys(PROVIDERS)
  * The provider for one call. A `mock_response` (request body or litellm_params) short-circuits to
  * the mock, whatever the deployment's provider, exactly as LiteLLM does.
  */
-export function providerFor(deployment: Deployment, request: ChatRequest): ChatProvider {
+export function providerFor(deployment: Deployment, request: { mock_response?: unknown }): ChatProvider {
   if (request.mock_response !== undefined || deployment.params.mock_response !== undefined)
     return mockProvider
   const provider = PROVIDERS[deployment.provider]

@@ -1,7 +1,13 @@
 import type { AwsAccess } from '../aws/aws-access'
 import type { Env } from '../env'
 import type { ChatRequest } from '../openai/chat-request'
-import type { AssistantMessage, FinishReason, ToolCallDelta, Usage } from '../openai/chat-response'
+import type {
+  AssistantMessage,
+  FinishReason,
+  ThinkingBlock,
+  ToolCallDelta,
+  Usage,
+} from '../openai/chat-response'
 
 /**
  * One deployment of a model group (one `model_list` entry), after config resolution.
@@ -74,6 +80,8 @@ export interface ChatOutput {
   usage: Usage
   /** Model name reported upstream, if any (else the deployment's model is reported). */
   model?: string
+  /** Provider trace passed through top-level (Bedrock guardrails), as LiteLLM does. */
+  trace?: unknown
 }
 
 /**
@@ -83,6 +91,8 @@ export interface ChatOutput {
 export interface ChatDelta {
   content?: string
   reasoningContent?: string
+  /** Extended-thinking pieces with their signature, as LiteLLM streams them next to reasoning_content. */
+  thinkingBlocks?: ThinkingBlock[]
   toolCalls?: ToolCallDelta[]
   finishReason?: FinishReason
   usage?: Usage
@@ -121,5 +131,7 @@ export interface EmbeddingOutput {
   /** One vector per input, in input order. */
   vectors: number[][]
   usage: { prompt_tokens: number; total_tokens: number }
+  /** True when the upstream reported no token count and `usage` is the gateway's estimate. */
+  usageEstimated?: boolean
   model?: string
 }

@@ -36,7 +36,7 @@ export const CROSS_REGION_PREFIXES = ['us.', 'eu.', 'apac.', 'global.', 'jp.', '
 
 /** LiteLLM's provider prefix, and the route markers it accepts after it (none changes the price). */
 const PROVIDER_PREFIX = 'bedrock/'
-const ROUTE_PREFIXES = ['converse/', 'invoke/']
+const ROUTE_PREFIXES = ['converse/', 'invoke/', 'nova/']
 
 export interface PriceMatch {
   /** The price-map key that matched, e.g. `anthropic.claude-3-haiku-20240307-v1:0`. */
@@ -70,6 +70,9 @@ function withoutCrossRegionPrefix(id: string): string | undefined {
   const prefix = CROSS_REGION_PREFIXES.find((p) => id.startsWith(p))
   return prefix === undefined ? undefined : id.slice(prefix.length)
 }
+
+/** The base model of a cross-region inference profile id (`us.anthropic…` → `anthropic…`); others unchanged. */
+export const stripCrossRegionPrefix = (id: string): string => withoutCrossRegionPrefix(id) ?? id
 
 /**
  * The table entry for a model as written in a config (`bedrock/converse/us.anthropic…`, a bare id,

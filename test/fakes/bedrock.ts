@@ -1,12 +1,25 @@
 /**
  * Local fake of Amazon Bedrock Runtime (protocols.md 1.2–1.9): SigV4-verified (service `bedrock`,
- * ±5 min), routes on the raw path, answers Converse / ConverseStream like the real service, and lets
- * tests script errors, mid-stream exceptions, truncation, delays and hangs.
+ * ±5 min), routes on the raw path, answers Converse / ConverseStream, InvokeModel /
+ * InvokeModelWithResponseStream for Claude (bedrock-invoke.ts) and InvokeModel for the Titan and
+ * Cohere embedding models (bedrock-embeddings.ts) like the real service, and lets tests script
+ * errors, mid-stream exceptions, truncation, delays and hangs.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { embeddingAnswer, embeddingKind } from './bedrock-embeddings'
+import {
+  anthropicResponseBody,
+  anthropicStreamEvents,
+  converseShapeOf,
+  invokeHeaders,
+  isAnthropicModel,
+  validateAnthropicBody,
+  withAnthropicIds,
+} from './bedrock-invoke'
 import {
   AWKWARD_PATTERN,
+  chunkFrame,
   concatBytes,
   errorFrame,
   eventFrame,
@@ -70,6 +83,8 @@ export interface ResolvedReply {
 /** One item of a scripted event stream. */
 export type StreamItem =
   | { event: string; payload: Record<string, unknown> }
+  /** InvokeModelWithResponseStream: a `chunk` event whose `bytes` is base64 of this JSON. */
+  | { chunk: Record<string, unknown> }
   | { exception: string; message: string; extra?: Record<string, unknown> }
   | { error: string; message: string }
   | { raw: Uint8Array }
@@ -406,6 +421,7 @@ export function converseStreamEvents(reply: ResolvedReply, latencyMs: number): S
 export function encodeStreamItem(item: StreamItem): Uint8Array {
   if ('raw' in item) return item.raw
   if ('event' in item) return eventFrame(item.event, item.payload)
+  if ('chunk' in item) return chunkFrame(item.chunk)
   if ('exception' in item) return exceptionFrame(item.exception, item.message, item.extra)
   return errorFrame(item.error, item.message)
 }
@@ -669,20 +685,22 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
         send(res, record, plan.status ?? 200, plan.body, plan.headers)
         return
       case 'stream': {
+        const latencyMs = Date.now() - started
         const items =
-          plan.events ?? converseStreamEvents(defaultReplyFor(record.body, plan.reply), Date.now() - started)
+          plan.events ??
+          (op === 'invoke-with-response-stream'
+            ? anthropicStreamEvents(
+                withAnthropicIds(defaultReplyFor(converseShapeOf(record.body), plan.reply)),
+                latencyMs,
+              ).map((chunk) => ({ chunk }))
+            : converseStreamEvents(defaultReplyFor(record.body, plan.reply), latencyMs))
         await writeStream(res, record, items, plan)
         return
       }
       case 'default':
       case 'reply': {
         if (op === 'invoke' || op === 'invoke-with-response-stream') {
-          sendError(
-            res,
-            record,
-            'ValidationException',
-            'Malformed input request: InvokeModel is not implemented by the fake yet, please reformat your input and try again.',
-          )
+          await invoke(res, record, plan.type === 'reply' ? plan : undefined, started)
           return
         }
         const reply = defaultReplyFor(record.body, plan.type === 'reply' ? plan : undefined)
@@ -692,6 +710,54 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
         else send(res, record, 200, converseResponseBody(reply, latencyMs))
         return
       }
+    }
+  }
+
+  /** InvokeModel(WithResponseStream): Claude's Messages API, or an embedding model (not streamed). */
+  const invoke = async (
+    res: ServerResponse,
+    record: RecordedRequest,
+    override: FakeReply | undefined,
+    started: number,
+  ) => {
+    const modelId = record.modelId ?? ''
+    const streaming = record.operation === 'invoke-with-response-stream'
+    const kind = embeddingKind(modelId)
+    if (kind !== undefined) {
+      if (streaming) {
+        sendError(res, record, 'ValidationException', 'The model is unsupported for streaming.')
+        return
+      }
+      const answer = embeddingAnswer(kind, record.body)
+      if ('error' in answer) {
+        sendError(res, record, 'ValidationException', answer.error)
+        return
+      }
+      send(res, record, 200, answer.body, {
+        'x-amzn-bedrock-input-token-count': String(answer.inputTokens),
+        'x-amzn-bedrock-invocation-latency': String(Math.max(1, Date.now() - started)),
+      })
+      return
+    }
+    if (!isAnthropicModel(modelId)) {
+      sendError(
+        res,
+        record,
+        'ValidationException',
+        'Malformed input request: this model family is not implemented by the fake, please reformat your input and try again.',
+      )
+      return
+    }
+    const reply = withAnthropicIds(defaultReplyFor(converseShapeOf(record.body), override))
+    const latencyMs = Math.max(1, Date.now() - started)
+    if (streaming) {
+      const items = anthropicStreamEvents(reply, latencyMs).map((chunk) => ({ chunk }))
+      await writeStream(res, record, items, {
+        type: 'stream',
+        headers: { 'x-amzn-bedrock-content-type': 'application/json' },
+      })
+    } else {
+      send(res, record, 200, anthropicResponseBody(reply, modelId), invokeHeaders(reply, latencyMs))
     }
   }
 
@@ -785,6 +851,13 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
     }
     if (validate && (operation === 'converse' || operation === 'converse-stream')) {
       const problem = validateConverseBody(body)
+      if (problem !== undefined) {
+        sendError(res, record, 'ValidationException', problem)
+        return
+      }
+    }
+    if (validate && operation.startsWith('invoke') && isAnthropicModel(modelId)) {
+      const problem = validateAnthropicBody(body)
       if (problem !== undefined) {
         sendError(res, record, 'ValidationException', problem)
         return

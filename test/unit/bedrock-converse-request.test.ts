@@ -332,8 +332,6 @@ describe('toConverseRequest: unsupported OpenAI parameters', () => {
 
   it.each([
     ['n', { n: 2 }],
-    ['response_format', { response_format: { type: 'json_object' } }],
-    ['response_format', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }],
     ['seed', { seed: 42 }],
     ['presence_penalty', { presence_penalty: 0.5 }],
     // LiteLLM compares against None, so an explicit 0 still counts as asking for it.
@@ -385,7 +383,6 @@ describe('toConverseRequest: unsupported OpenAI parameters', () => {
   it('silently drops them with drop_params, sending the same body as without them', () => {
     const all = {
       n: 3,
-      response_format: { type: 'json_object' },
       seed: 7,
       presence_penalty: 1,
       frequency_penalty: 1,

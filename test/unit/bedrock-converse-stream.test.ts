@@ -203,7 +203,13 @@ describe('converseStreamDeltas', () => {
     ])
     const { out, error } = await collect(deltas(bytes))
     expect(error).toBeUndefined()
-    expect(out).toEqual([{ reasoningContent: 'hmm' }, { content: 'Answer' }, { finishReason: 'length' }])
+    // As LiteLLM streams them: the text and the signature each with a thinking block.
+    expect(out).toEqual([
+      { reasoningContent: 'hmm', thinkingBlocks: [{ type: 'thinking', thinking: 'hmm' }] },
+      { reasoningContent: '', thinkingBlocks: [{ type: 'thinking', thinking: '', signature: 'sig' }] },
+      { content: 'Answer' },
+      { finishReason: 'length' },
+    ])
   })
 
   it('throws a 429 GatewayError with the AWS message for a throttlingException frame, after earlier deltas', async () => {

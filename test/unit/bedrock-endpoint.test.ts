@@ -116,7 +116,6 @@ describe('bedrockModelId: LiteLLM route prefixes', () => {
   })
 
   it.each([
-    'invoke',
     'converse_like',
     'agent',
     'agentcore',
@@ -134,13 +133,13 @@ describe('bedrockModelId: LiteLLM route prefixes', () => {
     expect(error.retryable).toBe(false)
     expect(error.message).toBe(
       `Bedrock route '${route}/' (model=bedrock/${model}) is not supported by this gateway yet; ` +
-        'use bedrock/<model id> or bedrock/converse/<model id>.',
+        'use bedrock/<model id>, bedrock/converse/<model id> or bedrock/invoke/<model id>.',
     )
   })
 
   it('rejects an unsupported route even when model_id overrides the id, and behind converse/', () => {
-    expect(thrown(() => bedrockModelId(deployment('invoke/x', { model_id: PROFILE_ARN }))).message).toMatch(
-      /^Bedrock route 'invoke\/'/,
+    expect(thrown(() => bedrockModelId(deployment('agent/x', { model_id: PROFILE_ARN }))).message).toMatch(
+      /^Bedrock route 'agent\/'/,
     )
     expect(thrown(() => bedrockModelId(deployment('converse/invoke/x'))).message).toMatch(
       /^Bedrock route 'invoke\/' \(model=bedrock\/converse\/invoke\/x\)/,

@@ -306,15 +306,17 @@ describe('bedrockProvider.complete', () => {
     expect(seen).toHaveLength(0)
   })
 
-  it('rejects an unsupported LiteLLM route (invoke/) before any I/O', async () => {
+  it('rejects an unsupported LiteLLM route (converse_like/) before any I/O', async () => {
     const { fetch, seen } = fakeFetch(() => Response.json(converseAnswer))
-    const c = call(fetch, { model: 'bedrock/invoke/anthropic.claude-3-5-sonnet-20240620-v1:0' })
-    c.deployment.providerModel = 'invoke/anthropic.claude-3-5-sonnet-20240620-v1:0'
+    const c = call(fetch, { model: 'bedrock/converse_like/anthropic.claude-3-5-sonnet-20240620-v1:0' })
+    c.deployment.providerModel = 'converse_like/anthropic.claude-3-5-sonnet-20240620-v1:0'
     await expect(bedrockProvider.complete(request, c)).rejects.toMatchObject({
       status: 400,
       origin: 'gateway',
       retryable: false,
-      message: expect.stringMatching(/^Bedrock route 'invoke\/' \(model=bedrock\/invoke\/anthropic/),
+      message: expect.stringMatching(
+        /^Bedrock route 'converse_like\/' \(model=bedrock\/converse_like\/anthropic/,
+      ),
     })
     await expect(bedrockProvider.stream(request, c)).rejects.toMatchObject({ status: 400 })
     expect(seen).toHaveLength(0)

@@ -1,11 +1,20 @@
 import { GatewayError } from '../../errors'
-import type { FinishReason, ToolCall, Usage } from '../../openai/chat-response'
+import type {
+  AssistantMessage,
+  FinishReason,
+  ThinkingBlock,
+  ToolCall,
+  Usage,
+} from '../../openai/chat-response'
 import type { ChatOutput } from '../types'
-import type { ConverseResponse, ConverseUsage } from './converse-types'
+import { type ConverseOutputOptions, JSON_TOOL_NAME, jsonContent, jsonModeFor } from './converse-json-mode'
+import type { ConverseResponse, ConverseUsage, ResponseContentBlock } from './converse-types'
 
 /**
  * Converse response → OpenAI message, as LiteLLM's `AmazonConverseConfig._transform_response`:
- * text blocks joined, toolUse → tool_calls, reasoning text → `reasoning_content`.
+ * text blocks joined, toolUse → tool_calls, reasoning blocks → `reasoning_content` (their text) and
+ * `thinking_blocks` (text with signature, or the redacted data), a guardrail `trace` passed through.
+ * In JSON mode (response_format), a lone call of the schema tool becomes the message content.
  */
 
 /** LiteLLM's `map_finish_reason`; Bedrock's enum grows, so unknown reasons read as a normal stop. */
@@ -45,7 +54,24 @@ export function mapUsage(usage: ConverseUsage | undefined): Usage {
   return mapped
 }
 
-export function toChatOutput(response: ConverseResponse, model: string): ChatOutput {
+/** LiteLLM's `_transform_thinking_blocks`: Anthropic's spelling of Bedrock's reasoning blocks. */
+export function thinkingBlock(
+  reasoning: NonNullable<ResponseContentBlock['reasoningContent']>,
+): ThinkingBlock | undefined {
+  if (reasoning.reasoningText !== undefined) {
+    const { text, signature } = reasoning.reasoningText
+    return { type: 'thinking', thinking: text ?? '', ...(typeof signature === 'string' ? { signature } : {}) }
+  }
+  if (typeof reasoning.redactedContent === 'string')
+    return { type: 'redacted_thinking', data: reasoning.redactedContent }
+  return undefined
+}
+
+export function toChatOutput(
+  response: ConverseResponse,
+  model: string,
+  options?: ConverseOutputOptions,
+): ChatOutput {
   const blocks = response.output?.message?.content
   if (!Array.isArray(blocks)) {
     throw new GatewayError({
@@ -57,13 +83,20 @@ export function toChatOutput(response: ConverseResponse, model: string): ChatOut
   }
   const texts: string[] = []
   const reasoning: string[] = []
+  const thinkingBlocks: ThinkingBlock[] = []
   const toolCalls: ToolCall[] = []
+  const inputs: unknown[] = []
   for (const block of blocks) {
     if (typeof block !== 'object' || block === null) continue
     if (typeof block.text === 'string') texts.push(block.text)
-    const reasoningText = block.reasoningContent?.reasoningText?.text
-    if (typeof reasoningText === 'string') reasoning.push(reasoningText)
+    if (block.reasoningContent) {
+      const text = block.reasoningContent.reasoningText?.text
+      if (typeof text === 'string') reasoning.push(text)
+      const thinking = thinkingBlock(block.reasoningContent)
+      if (thinking) thinkingBlocks.push(thinking)
+    }
     if (block.toolUse) {
+      inputs.push(block.toolUse.input)
       toolCalls.push({
         id: block.toolUse.toolUseId ?? '',
         type: 'function',
@@ -71,15 +104,26 @@ export function toChatOutput(response: ConverseResponse, model: string): ChatOut
       })
     }
   }
+  let finishReason = mapStopReason(response.stopReason)
+  const message: AssistantMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('') : null }
+  const jsonMode = jsonModeFor(options)
+  if (jsonMode !== undefined && toolCalls.length === 1 && toolCalls[0]?.function.name === JSON_TOOL_NAME) {
+    // The forced schema tool is how the model answers, not a call for the client to run.
+    message.content = jsonContent(inputs[0], jsonMode)
+    if (finishReason === 'tool_calls') finishReason = 'stop'
+  } else if (toolCalls.length > 0) {
+    message.tool_calls = toolCalls
+  }
+  // LiteLLM sets both whenever a reasoning block came back, even a redacted one without text.
+  if (thinkingBlocks.length > 0) {
+    message.reasoning_content = reasoning.join('')
+    message.thinking_blocks = thinkingBlocks
+  }
   return {
-    message: {
-      role: 'assistant',
-      content: texts.length > 0 ? texts.join('') : null,
-      ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-      ...(reasoning.length > 0 ? { reasoning_content: reasoning.join('') } : {}),
-    },
-    finishReason: mapStopReason(response.stopReason),
+    message,
+    finishReason,
     usage: mapUsage(response.usage),
     model,
+    ...(response.trace !== undefined ? { trace: response.trace } : {}),
   }
 }

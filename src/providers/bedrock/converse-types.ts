@@ -17,11 +17,25 @@ export interface ToolResultBlock {
   status?: 'success' | 'error'
 }
 
+/** Prompt-cache checkpoint: everything before it is cached. `ttl` only on models that take one. */
+export interface CachePoint {
+  cachePoint: { type: 'default'; ttl?: '5m' | '1h' }
+}
+
+/** An earlier turn's extended-thinking block, sent back unmodified (Anthropic checks the signature). */
+export type ReasoningContentBlock =
+  | { reasoningText: { text: string; signature?: string } }
+  | { redactedContent: string }
+
 export type ContentBlock =
   | { text: string }
   | { image: { format: ImageFormat; source: { bytes: string } } }
   | { toolUse: ToolUseBlock }
   | { toolResult: ToolResultBlock }
+  | { reasoningContent: ReasoningContentBlock }
+  | CachePoint
+
+export type SystemBlock = { text: string } | CachePoint
 
 export interface ConverseMessage {
   role: 'user' | 'assistant'
@@ -45,16 +59,20 @@ export type ToolChoice =
   | { tool: { name: string } }
 
 export interface ToolConfig {
-  tools: ToolSpec[]
+  tools: Array<ToolSpec | CachePoint>
   toolChoice?: ToolChoice
 }
 
 export interface ConverseRequest {
   messages: ConverseMessage[]
-  system?: Array<{ text: string }>
+  system?: SystemBlock[]
   inferenceConfig?: InferenceConfig
   toolConfig?: ToolConfig
   additionalModelRequestFields?: Record<string, unknown>
+  /** Passed through as the caller wrote them (LiteLLM's `get_config_blocks` plus `requestMetadata`). */
+  guardrailConfig?: Record<string, unknown>
+  performanceConfig?: Record<string, unknown>
+  requestMetadata?: Record<string, unknown>
 }
 
 export interface ConverseUsage {
@@ -76,6 +94,8 @@ export interface ConverseResponse {
   output?: { message?: { role?: string; content?: ResponseContentBlock[] } }
   stopReason?: string
   usage?: ConverseUsage
+  /** Guardrail assessment, present when the request's guardrailConfig enables `trace`. */
+  trace?: unknown
 }
 
 /** ConverseStream event payloads, keyed by `:event-type`. */
