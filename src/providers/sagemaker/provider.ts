@@ -1,18 +1,169 @@
+import { decodeEventStream } from '../../aws/event-stream'
+import { signedFetch } from '../../aws/signed-fetch'
 import { GatewayError } from '../../errors'
-import type { ChatProvider } from '../types'
+import type { ChatRequest } from '../../openai/chat-request'
+import { networkReason } from '../bedrock/provider'
+import type { ChatDelta, ChatOutput, ChatProvider, Deployment, ProviderCall } from '../types'
+import {
+  endpointName,
+  type SagemakerOperation,
+  sagemakerFullUrl,
+  sagemakerRegion,
+  sagemakerRuntimeBase,
+  sagemakerUrl,
+} from './endpoint'
+import { sagemakerBadReply, sagemakerError } from './errors'
+import { toMessagesApiRequest } from './messages-request'
+import { messagesApiOutput } from './messages-response'
+import { messagesStreamDeltas } from './messages-stream'
+import { payloadEvents } from './payload-events'
+import { sagemakerHeaders } from './request-headers'
+import { toTgiRequest } from './tgi-request'
+import { tgiOutput } from './tgi-response'
+import { tgiStreamDeltas } from './tgi-stream'
 
-const notYet = (): never => {
-  throw new GatewayError({
-    status: 400,
-    message: 'SageMaker deployments are not supported by this gateway yet.',
-    param: 'model',
-    origin: 'gateway',
-    retryable: false,
-  })
+/** SageMaker Runtime signs as `sagemaker` (protocols.md 3.1). */
+const SIGNING_SERVICE = 'sagemaker'
+
+/** `redirect: 'manual'` gives a 3xx on servers/Node and an opaque (status 0) response in browsers. */
+const isRedirect = (response: Response): boolean =>
+  response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)
+
+/** POSTs one InvokeEndpoint(WithResponseStream) call and returns the 2xx response; else throws a GatewayError. */
+async function send(call: ProviderCall, operation: SagemakerOperation, body: string): Promise<Response> {
+  const { deployment, env } = call
+  const endpoint = endpointName(deployment)
+  const region = sagemakerRegion(deployment.params, endpoint, env)
+  const url = sagemakerUrl(deployment, env, operation)
+  const headers = sagemakerHeaders(deployment.params, operation)
+  const credentials = await call.aws.credentials(deployment.params, deployment.modelName)
+  const host = new URL(url).host
+  let response: Response
+  try {
+    response = await signedFetch(
+      {
+        url,
+        method: 'POST',
+        headers,
+        body,
+        credentials,
+        service: SIGNING_SERVICE,
+        region,
+        signal: call.signal,
+      },
+      call.fetch,
+    )
+  } catch (error) {
+    // An abort is the caller's decision (client gone, timeout): let it through untouched.
+    if (call.signal.aborted) throw error
+    throw new GatewayError({
+      status: 502,
+      message: `litellm.APIConnectionError: SagemakerException - could not reach ${host} (${networkReason(error)}).`,
+      origin: 'upstream',
+      retryable: true,
+      cause: error,
+    })
+  }
+  if (isRedirect(response)) {
+    await response.body?.cancel().catch(() => undefined)
+    // Not followed (signedFetch): the signed headers must not travel to another host.
+    throw new GatewayError({
+      status: 502,
+      message: `litellm.BadGatewayError: SagemakerException - ${host} answered with a redirect${
+        response.status > 0 ? ` (HTTP ${response.status})` : ''
+      }; redirects are not followed for signed AWS requests. Check api_base / sagemaker_base_url.`,
+      origin: 'upstream',
+      retryable: true,
+    })
+  }
+  if (!response.ok) {
+    const text = await response.text().catch(() => '')
+    throw sagemakerError(response.status, response.headers, text)
+  }
+  return response
+}
+
+async function readJson(response: Response, signal: AbortSignal): Promise<unknown> {
+  let text: string
+  try {
+    text = await response.text()
+  } catch (error) {
+    if (signal.aborted) throw error
+    throw new GatewayError({
+      status: 502,
+      message:
+        'litellm.BadGatewayError: SagemakerException - the connection failed while reading the answer.',
+      origin: 'upstream',
+      cause: error,
+    })
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new GatewayError({
+      status: 502,
+      message:
+        'litellm.BadGatewayError: SagemakerException - the endpoint answered with something that is not JSON.',
+      origin: 'upstream',
+      cause: error,
+    })
+  }
+}
+
+function streamBody(response: Response): ReadableStream<Uint8Array> {
+  if (!response.body) throw sagemakerBadReply('InvokeEndpointWithResponseStream answered without a body.')
+  return response.body
+}
+
+/** Shared by both prefixes: the upstream address and the model reported (the endpoint name, as LiteLLM). */
+const common: Pick<ChatProvider, 'apiBase' | 'responseModel'> = {
+  apiBase(deployment: Deployment, env) {
+    const full = sagemakerFullUrl(deployment.params)
+    if (full !== undefined) return full
+    const endpoint = endpointName(deployment)
+    return sagemakerRuntimeBase(deployment.params, env, sagemakerRegion(deployment.params, endpoint, env))
+  },
+  responseModel(deployment: Deployment) {
+    return deployment.providerModel
+  },
 }
 
 /** `sagemaker/<endpoint>`: TGI / JumpStart text-generation containers. */
-export const sagemakerProvider: ChatProvider = { complete: notYet, stream: notYet }
+export const sagemakerProvider: ChatProvider = {
+  ...common,
 
-/** `sagemaker_chat/<endpoint>`: messages-API containers (TGI Messages, LMI/vLLM). */
-export const sagemakerChatProvider: ChatProvider = { complete: notYet, stream: notYet }
+  async complete(request: ChatRequest, call: ProviderCall): Promise<ChatOutput> {
+    // Map first: a bad request is the client's fault whatever the credentials.
+    const body = toTgiRequest(request, call.deployment, { dropParams: call.dropParams, stream: false })
+    const response = await send(call, 'invocations', JSON.stringify(body))
+    return tgiOutput(await readJson(response, call.signal), body.inputs)
+  },
+
+  async stream(request: ChatRequest, call: ProviderCall): Promise<AsyncIterable<ChatDelta>> {
+    const body = toTgiRequest(request, call.deployment, { dropParams: call.dropParams, stream: true })
+    const response = await send(call, 'invocations-response-stream', JSON.stringify(body))
+    return tgiStreamDeltas(payloadEvents(decodeEventStream(streamBody(response), call.signal)), body.inputs)
+  },
+}
+
+/** `sagemaker_chat/<endpoint>`: Messages-API containers (TGI Messages API, DJL LMI, vLLM). */
+export const sagemakerChatProvider: ChatProvider = {
+  ...common,
+
+  async complete(request: ChatRequest, call: ProviderCall): Promise<ChatOutput> {
+    const endpoint = endpointName(call.deployment)
+    const body = toMessagesApiRequest(request, call.deployment, endpoint, false)
+    const response = await send(call, 'invocations', JSON.stringify(body))
+    return messagesApiOutput(await readJson(response, call.signal), request.messages)
+  },
+
+  async stream(request: ChatRequest, call: ProviderCall): Promise<AsyncIterable<ChatDelta>> {
+    const endpoint = endpointName(call.deployment)
+    const body = toMessagesApiRequest(request, call.deployment, endpoint, true)
+    const response = await send(call, 'invocations-response-stream', JSON.stringify(body))
+    return messagesStreamDeltas(
+      payloadEvents(decodeEventStream(streamBody(response), call.signal)),
+      request.messages,
+    )
+  },
+}
