@@ -1,3 +1,4 @@
+import { limitsDegraded } from '../limits/limiter'
 import { VERSION } from '../version'
 import type { Gateway } from './context'
 
@@ -15,6 +16,7 @@ export const readiness = (gw: Gateway): Response =>
     db: gw.stores ? 'connected' : 'Not connected',
     cache: gw.stores?.counters.kind ?? null,
     routing_state: gw.router.health?.() ?? null,
+    rate_limits: { degraded: limitsDegraded(gw.stores?.counters) },
     litellm_version: VERSION,
     last_updated: new Date().toISOString(),
   })

@@ -30,6 +30,12 @@ export interface Reservation {
 /** Per-instance fallback counters while the shared ones are unreachable (one per shared store). */
 const fallbacks = new WeakMap<Counters, Counters>()
 const warned = new WeakSet<Counters>()
+/** Shared stores the limiter last found unreachable (cleared by the next call that reaches them). */
+const degraded = new WeakSet<Counters>()
+
+/** Whether rate limits currently run per instance because `counters` is unreachable (/health/readiness). */
+export const limitsDegraded = (counters: Counters | undefined): boolean =>
+  counters !== undefined && degraded.has(counters)
 
 async function runOrFallBack<T>(
   deps: LimiterDeps,
@@ -37,8 +43,11 @@ async function runOrFallBack<T>(
   use: (c: Counters) => Promise<T>,
 ): Promise<{ value: T; used: Counters }> {
   try {
-    return { value: await use(counters), used: counters }
+    const value = await use(counters)
+    degraded.delete(counters)
+    return { value, used: counters }
   } catch (error) {
+    degraded.add(counters)
     if (deps.failClosed) throw limitsUnavailableError(error)
     if (!warned.has(counters)) {
       warned.add(counters)

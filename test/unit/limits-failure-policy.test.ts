@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
 import type { Caller, VirtualKey } from '../../src/keys/virtual-key'
-import { reserveLimits } from '../../src/limits/limiter'
+import { limitsDegraded, reserveLimits } from '../../src/limits/limiter'
 import { silentLogger } from '../../src/observability/logger'
 import type { ChatRequest } from '../../src/openai/chat-request'
 import type { Counters } from '../../src/store/counters'
@@ -34,6 +34,28 @@ describe('rate limits when the counters are unreachable', () => {
     expect(second).toBeInstanceOf(GatewayError)
     expect((second as GatewayError).status).toBe(429)
     await first?.settle(10)
+  })
+
+  it('reports the degraded state while the counters are down, and clears it once they answer again', async () => {
+    const counters = memoryCounters()
+    let down = true
+    const flaky: Counters = {
+      ...counters,
+      run: (script, keys, args) =>
+        down ? Promise.reject(new Error('ECONNREFUSED')) : counters.run(script, keys, args),
+    }
+    const deps = { counters: flaky, logger: silentLogger, failClosed: false }
+    expect(limitsDegraded(flaky)).toBe(false)
+    await (await reserveLimits(deps, caller, 'g', body))?.settle(1)
+    expect(limitsDegraded(flaky)).toBe(true)
+    down = false
+    const fresh: Caller = {
+      keyHash: 'other',
+      isMaster: false,
+      key: virtualKey({ token: 'other', rpmLimit: 5 }),
+    }
+    await (await reserveLimits(deps, fresh, 'g', body))?.settle(1)
+    expect(limitsDegraded(flaky)).toBe(false)
   })
 
   it('refuses with 503 when rate_limit_fail_closed is set', async () => {
