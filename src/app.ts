@@ -1,6 +1,7 @@
 import { IttyRouter } from 'itty-router'
 import { createAuthenticator } from './auth/authenticate'
-import { type AwsAccess, staticAwsAccess } from './aws/aws-access'
+import type { AwsAccess } from './aws/aws-access'
+import { credentialChain } from './aws/credential-chain'
 import type { GatewayConfig } from './config/types'
 import type { Env } from './env'
 import { errorResponse, GatewayError, toGatewayError } from './errors'
@@ -39,8 +40,14 @@ export interface AppDeps {
   timers?: Timers
   /** Waits between retries (default: a timer). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
-  /** AWS credentials source; default: static keys from litellm_params or the environment. */
+  /**
+   * AWS credentials source; default: the credential chain (litellm_params keys, roles, web identity,
+   * then the environment, token file, container endpoint and instance metadata), using `fetch`,
+   * `clock` and `readFile`.
+   */
   aws?: AwsAccess
+  /** Reads a file (web identity and container token files); Node and Lambda inject it, Workers cannot. */
+  readFile?: (path: string) => Promise<string>
 }
 
 export interface App {
@@ -110,7 +117,7 @@ function buildGateway(deps: AppDeps): Gateway {
   return {
     config,
     env,
-    aws: deps.aws ?? staticAwsAccess(env),
+    aws: deps.aws ?? defaultAwsAccess(deps, env, clock, logger),
     groups: new ModelGroups(config.deployments),
     router: createDeploymentRouter({
       config,
@@ -133,6 +140,18 @@ function buildGateway(deps: AppDeps): Gateway {
     keys,
     spend: createSpendService({ stores: deps.stores, config, logger, timers: deps.timers, clock, keys }),
   }
+}
+
+/** The credential chain over the gateway's own fetch, clock and (where the runtime has one) file reader. */
+function defaultAwsAccess(deps: AppDeps, env: Env, clock: () => number, logger: Logger): AwsAccess {
+  const gatewayFetch: typeof fetch = deps.fetch ?? ((input, init) => fetch(input, init))
+  return credentialChain({
+    env,
+    fetch: gatewayFetch,
+    clock,
+    logger,
+    ...(deps.readFile ? { readFile: deps.readFile } : {}),
+  })
 }
 
 /**

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { type App, createApp } from '../../src/app'
 import { configuredMasterKey } from '../../src/auth/master-key'
+import { credentialChain } from '../../src/aws/credential-chain'
 import { EMBEDDED_CONFIG_YAML } from '../../src/config/embedded'
 import { type ConfigSource, loadConfigText, resolveConfigSource } from '../../src/config/load'
 import { parseConfig } from '../../src/config/parse'
@@ -47,7 +48,13 @@ async function buildApp(env: Env): Promise<App> {
   const logger = lambdaLogger(env)
   const source = configSource(env)
   const text = source
-    ? await loadConfigText(source, { env, fetch, readFile: readBundledFile(env) })
+    ? await loadConfigText(source, {
+        env,
+        fetch,
+        readFile: readBundledFile(env),
+        credentials: () =>
+          credentialChain({ env, fetch, readFile: readTextFile }).defaultCredentials('the config file'),
+      })
     : EMBEDDED_CONFIG_YAML
   const config = await parseConfig(text, env)
   for (const w of config.warnings) logger.warn('config warning', { path: w.path, problem: w.message })
@@ -55,7 +62,7 @@ async function buildApp(env: Env): Promise<App> {
   const masterKey = configuredMasterKey(config, env)
   if (!masterKey) logger.warn('no master key configured (general_settings.master_key or LITELLM_MASTER_KEY)')
   const stores = await openLambdaStores(config, env, logger)
-  const app = createApp({ config, env, masterKey, logger, stores })
+  const app = createApp({ config, env, masterKey, logger, stores, readFile: readTextFile })
   if (!stores) return app
   return {
     fetch: (request, context) => app.fetch(request, context),
@@ -72,6 +79,9 @@ function configSource(env: Env): ConfigSource | undefined {
   if (env.PROXY_CONFIG) return { kind: 'text', text: env.PROXY_CONFIG }
   return resolveConfigSource({}, env)
 }
+
+/** Token files for the AWS credential chain (web identity, container authorization): absolute paths. */
+const readTextFile = (path: string): Promise<string> => readFile(path, 'utf8')
 
 /** CONFIG_FILE_PATH may be relative to the deployment package root (LAMBDA_TASK_ROOT). */
 function readBundledFile(env: Env): (path: string) => Promise<string> {

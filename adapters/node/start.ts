@@ -2,6 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type App, createApp } from '../../src/app'
 import { configuredMasterKey } from '../../src/auth/master-key'
+import { credentialChain } from '../../src/aws/credential-chain'
 import { EMBEDDED_CONFIG_YAML } from '../../src/config/embedded'
 import { loadConfigText, resolveConfigSource } from '../../src/config/load'
 import { parseConfig } from '../../src/config/parse'
@@ -37,7 +38,14 @@ export async function start(
   }
   const source = resolveConfigSource({ configPath: args.configPath }, env)
   const text = source
-    ? await loadConfigText(source, { env, fetch, readFile: (path) => readFile(resolve(path), 'utf8') })
+    ? await loadConfigText(source, {
+        env,
+        fetch,
+        readFile: (path) => readFile(resolve(path), 'utf8'),
+        // A config in S3 is read with the same default chain the providers use (ECS task role, IMDS…).
+        credentials: () =>
+          credentialChain({ env, fetch, readFile: readTextFile }).defaultCredentials('the config file'),
+      })
     : EMBEDDED_CONFIG_YAML
   const config = await parseConfig(text, env)
   for (const warning of config.warnings) say(`config warning: ${warning.path}: ${warning.message}`)
@@ -67,7 +75,16 @@ export async function start(
     typeof config.generalSettings.max_request_size_mb === 'number'
       ? config.generalSettings.max_request_size_mb
       : 16
-  const app = createApp({ config, env, masterKey, logger, fetch: nodeFetch, stores, timers: nodeTimers })
+  const app = createApp({
+    config,
+    env,
+    masterKey,
+    logger,
+    fetch: nodeFetch,
+    stores,
+    timers: nodeTimers,
+    readFile: readTextFile,
+  })
   const server = await serve(app, {
     port: args.port,
     host: args.host,
@@ -85,6 +102,9 @@ export async function start(
   )
   return { app, server, config, masterKey }
 }
+
+/** Token files for the AWS credential chain (web identity, container authorization): absolute paths. */
+const readTextFile = (path: string): Promise<string> => readFile(path, 'utf8')
 
 function describeStores(settings: ReturnType<typeof storeSettings>, dataDir: string): string {
   const sql =

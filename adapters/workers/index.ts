@@ -1,5 +1,6 @@
 import { type App, createApp } from '../../src/app'
 import { configuredMasterKey } from '../../src/auth/master-key'
+import { credentialChain } from '../../src/aws/credential-chain'
 import { EMBEDDED_CONFIG_YAML } from '../../src/config/embedded'
 import { loadConfigText, resolveConfigSource } from '../../src/config/load'
 import { parseConfig } from '../../src/config/parse'
@@ -52,7 +53,9 @@ async function buildApp(env: Env, logger: Logger): Promise<App> {
   const source = env.PROXY_CONFIG
     ? { kind: 'text' as const, text: env.PROXY_CONFIG }
     : resolveConfigSource({}, env)
-  const text = source ? await loadConfigText(source, { env, fetch }) : EMBEDDED_CONFIG_YAML
+  // No file system here: the token-file credential sources are skipped (keys or roles still work).
+  const credentials = () => credentialChain({ env, fetch }).defaultCredentials('the config file')
+  const text = source ? await loadConfigText(source, { env, fetch, credentials }) : EMBEDDED_CONFIG_YAML
   const config = await parseConfig(text, env)
   for (const w of config.warnings) logger.warn('config warning', { path: w.path, problem: w.message })
   const stores = await openWorkerStores(config, env, logger)

@@ -3,7 +3,8 @@ import { type AwsCredentialParams, type AwsCredentials, resolveAwsCredentials } 
 
 /**
  * How providers and loaders obtain AWS credentials. One instance per gateway, so whatever it caches
- * (STS sessions, container and instance-metadata credentials) is shared by every call.
+ * (STS sessions, container and instance-metadata credentials) is shared by every call. The gateway's
+ * is the full chain (`credentialChain` in credential-chain.ts).
  */
 export interface AwsAccess {
   /**
@@ -13,7 +14,10 @@ export interface AwsAccess {
   credentials(params: AwsCredentialParams, label: string): Promise<AwsCredentials>
 }
 
-/** Static keys only (litellm_params, then the environment): what every runtime can do without I/O. */
+/**
+ * Static keys only (litellm_params, then the environment), without any I/O; it refuses roles, web
+ * identity and profiles. For tests that must not reach STS or instance metadata.
+ */
 export const staticAwsAccess = (env: Env): AwsAccess => ({
   credentials: (params, label) => resolveAwsCredentials(params, env, label),
 })

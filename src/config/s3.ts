@@ -3,7 +3,7 @@ import type { AwsCredentials } from '../aws/credentials'
 import type { Env } from '../env'
 import { ConfigError } from './config-error'
 
-/** Static credentials, or a provider (e.g. the ECS/IMDS chain) called once per fetch. */
+/** Static credentials, or a provider (the adapters pass the credential chain) called once per fetch. */
 export type CredentialsSource = AwsCredentials | (() => Promise<AwsCredentials>)
 
 export interface S3Deps {
@@ -46,7 +46,15 @@ function errorText(error: unknown): string {
 
 async function resolveCredentials(deps: S3Deps, location: string): Promise<AwsCredentials> {
   const source = deps.credentials
-  if (typeof source === 'function') return source()
+  if (typeof source === 'function') {
+    try {
+      return await source()
+    } catch (error) {
+      // The chain's errors name the source that failed (STS, instance metadata), never a secret.
+      const message = error instanceof Error ? error.message : String(error)
+      throw new ConfigError([{ path: location, message }], { cause: error })
+    }
+  }
   if (source !== undefined) return source
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = deps.env
   if (!accessKeyId || !secretAccessKey) {

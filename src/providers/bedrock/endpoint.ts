@@ -1,3 +1,4 @@
+import { isMetadataUrl } from '../../aws/metadata-hosts'
 import { regionFromArn as arnRegion, awsRegion } from '../../aws/region'
 import type { Env } from '../../env'
 import { GatewayError } from '../../errors'
@@ -50,6 +51,17 @@ function checkedBase(key: string, base: string): string {
     throw new GatewayError({
       status: 500,
       message: `The Bedrock runtime endpoint set in ${key} is not a valid http(s) URL without query or fragment (e.g. https://bedrock-runtime.us-east-1.amazonaws.com).`,
+      type: 'api_error',
+      origin: 'gateway',
+      retryable: false,
+    })
+  }
+  if (isMetadataUrl(url)) {
+    // Whoever reaches a metadata address gets the gateway's cloud credentials; only the credential
+    // providers in src/aws may call those addresses, on URLs they build themselves.
+    throw new GatewayError({
+      status: 500,
+      message: `The Bedrock runtime endpoint set in ${key} points at a cloud metadata address, which is not allowed.`,
       type: 'api_error',
       origin: 'gateway',
       retryable: false,
