@@ -35,6 +35,12 @@ export interface GatewayErrorInit {
   origin?: 'client' | 'gateway' | 'upstream'
   /** Seconds the caller should wait, sent as `retry-after`. */
   retryAfter?: number
+  /**
+   * Whether the failure says something about the deployment's health (default true). False for a
+   * mock drill or a timeout the caller shortened: those must never cool a deployment down or count
+   * against it, or any key could take a shared deployment out of service.
+   */
+  affectsDeployment?: boolean
   cause?: unknown
 }
 
@@ -59,6 +65,7 @@ export class GatewayError extends Error {
   readonly retryable: boolean
   readonly origin: 'client' | 'gateway' | 'upstream'
   readonly retryAfter: number | undefined
+  readonly affectsDeployment: boolean
 
   constructor(init: GatewayErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause })
@@ -70,6 +77,7 @@ export class GatewayError extends Error {
     this.retryable = init.retryable ?? (init.status === 408 || init.status === 429 || init.status >= 500)
     this.origin = init.origin ?? 'gateway'
     this.retryAfter = init.retryAfter
+    this.affectsDeployment = init.affectsDeployment ?? true
   }
 
   /**

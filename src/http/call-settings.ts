@@ -14,10 +14,16 @@ export interface CallSettings {
  */
 export function callSettings(body: ChatRequest, deployment: Deployment, gw: Gateway): CallSettings {
   const { params } = deployment
-  const timeout = positive(body.timeout) ?? positive(params.timeout) ?? gw.defaultTimeoutSeconds
+  const configured = positive(params.timeout) ?? gw.defaultTimeoutSeconds
+  const requested = positive(body.timeout)
+  const timeout = requested ?? configured
   const streamTimeout = positive(params.stream_timeout) ?? positive(gw.config.routerSettings.stream_timeout)
   return {
-    timeouts: { firstByteSeconds: body.stream ? (streamTimeout ?? timeout) : timeout, idleSeconds: timeout },
+    timeouts: {
+      firstByteSeconds: body.stream ? (streamTimeout ?? timeout) : timeout,
+      idleSeconds: timeout,
+      callerShortened: requested !== undefined && requested < configured,
+    },
     dropParams: dropParams(body, deployment, gw),
   }
 }

@@ -8,6 +8,8 @@ export interface CallTimeouts {
   firstByteSeconds: number
   /** Streaming only: seconds allowed between two chunks once the stream has started. */
   idleSeconds: number
+  /** The request shortened the timeout: running out of it says nothing about the deployment. */
+  callerShortened?: boolean
 }
 
 /**
@@ -53,6 +55,7 @@ export function callSignal(clientSignal: AbortSignal | undefined, timeouts: Call
         message: `litellm.Timeout: Request timed out after ${timedOutAfter} seconds (model=${model}).`,
         type: 'timeout_error',
         origin: 'upstream',
+        affectsDeployment: timeouts.callerShortened !== true,
         cause: error,
       })
     },

@@ -12,7 +12,7 @@ import { toSseStream } from '../openai/sse-stream'
 import { validate } from '../openai/validate'
 import { providerFor } from '../providers/registry'
 import type { ChatDelta, ChatOutput, ChatProvider, Deployment, ProviderCall } from '../providers/types'
-import { callWithFallbacks, clientFallbacksOf } from '../router/call-with-fallbacks'
+import { type ClientFallback, callWithFallbacks, clientFallbacksOf } from '../router/call-with-fallbacks'
 import { callWithRetries } from '../router/call-with-retries'
 import { mockRateLimitFailure, mockTestingFlags } from '../router/mock-testing'
 import { isFallbackList, withRequestOverrides } from '../router/reliability-settings'
@@ -95,6 +95,7 @@ export async function chatCompletions(
     const clientFallbacks = isFallbackList(body.fallbacks) ? undefined : clientFallbacksOf(body.fallbacks)
     if (clientFallbacks)
       for (const f of clientFallbacks) if (f.messages) validate(clientFallbackMessages, f.messages)
+    await authorizeRequestedFallbacks(caller, gw, body, clientFallbacks)
     limits = await reserveLimits(
       {
         counters: gw.stores?.counters,
@@ -107,16 +108,22 @@ export async function chatCompletions(
     )
     const mocks = mockTestingFlags(body)
     const routeRequest = { body, estimatedPromptTokens: estimatePromptTokens(body) }
-    let retries = 0
     reliability['x-litellm-max-retries'] = String(settings.numRetries)
     reliability['x-litellm-max-fallbacks'] = String(settings.maxFallbacks)
+    // Counted as they happen, so error responses carry them too.
+    const attempted = (retries: number, fallbacks: number) => {
+      reliability['x-litellm-attempted-retries'] = String(retries)
+      reliability['x-litellm-attempted-fallbacks'] = String(fallbacks)
+    }
+    attempted(0, 0)
     const answered = await callWithFallbacks(body.model, {
       settings,
       mocks,
       disabled: body.disable_fallbacks === true,
       clientFallbacks,
       clientGone: () => request.signal.aborted,
-      callGroup: async (model, _depth, messages) => {
+      callGroup: async (model, depth, messages) => {
+        attempted(0, depth)
         const rateLimited = mockRateLimitFailure(mocks, model)
         if (rateLimited) throw rateLimited
         const sent = messages ? { ...body, model, messages } : body
@@ -131,17 +138,15 @@ export async function chatCompletions(
           signal: request.signal,
           sleep: gw.sleep,
           attempt: (d) => attemptOn(d, sent, request, gw),
-          onAttempt: (d) => {
+          onAttempt: (d, retries) => {
             deployment = d
+            attempted(retries, depth)
           },
           background: context.waitUntil,
         })
-        retries = result.retries
         return result.value
       },
     })
-    reliability['x-litellm-attempted-retries'] = String(retries)
-    reliability['x-litellm-attempted-fallbacks'] = String(answered.fallbacks)
     const attempt = answered.value
     const call: Call = {
       gw,
@@ -181,6 +186,30 @@ export async function chatCompletions(
     const headers = litellmHeaders({ callId, deployment })
     for (const [name, value] of Object.entries(reliability)) headers.set(name, value)
     return errorResponse(error, headers)
+  }
+}
+
+/**
+ * Model groups the request itself names as fallbacks are checked against the caller's model access
+ * like the requested one (LiteLLM's `_enforce_key_and_fallback_model_access`): otherwise any key
+ * could reach any model by naming it as a fallback and provoking a failure. Fallbacks from the
+ * config are the operator's choice and are not checked, as in LiteLLM. Unknown groups are left for
+ * the fallback itself to report.
+ */
+async function authorizeRequestedFallbacks(
+  caller: Caller,
+  gw: Gateway,
+  body: ChatRequest,
+  clientFallbacks: ClientFallback[] | undefined,
+): Promise<void> {
+  const named = new Set<string>(clientFallbacks?.map((f) => f.model))
+  for (const list of [body.fallbacks, body.context_window_fallbacks, body.content_policy_fallbacks]) {
+    if (!isFallbackList(list)) continue
+    for (const item of list) for (const groups of Object.values(item)) for (const g of groups) named.add(g)
+  }
+  for (const model of named) {
+    if (model === body.model || !gw.groups.names().includes(model)) continue
+    await authorizeCall(caller, model, gw, model)
   }
 }
 

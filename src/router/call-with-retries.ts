@@ -22,8 +22,8 @@ export interface RetryLoop<T> {
   sleep: (ms: number, signal: AbortSignal) => Promise<void>
   /** One call on one deployment; throws a GatewayError (or the abort) when it fails. */
   attempt: (deployment: Deployment) => Promise<T>
-  /** Sees every deployment tried, in order (headers and spend name the last one). */
-  onAttempt?: (deployment: Deployment) => void
+  /** Sees every attempt, in order, with the retries so far (headers and spend name the last one). */
+  onAttempt?: (deployment: Deployment, retries: number) => void
   /** Keeps routing-state writes alive after the response (`waitUntil`). */
   background?: Background
 }
@@ -42,31 +42,41 @@ export interface Answered<T> {
  * (`router.ended`), because only it knows when a stream ends.
  */
 export async function callWithRetries<T>(loop: RetryLoop<T>): Promise<Answered<T>> {
-  const { router, deployments } = loop
+  const { router, deployments, settings } = loop
   const tried = new Set<string>()
   let retries = 0
+  let deployment = await router.pick(deployments, loop.request, tried)
   for (;;) {
-    const deployment = await router.pick(deployments, loop.request, tried)
     tried.add(deployment.id)
-    loop.onAttempt?.(deployment)
+    loop.onAttempt?.(deployment, retries)
     router.started(deployment, loop.background)
     try {
       return { value: await loop.attempt(deployment), deployment, retries }
     } catch (thrown) {
       if (!(thrown instanceof GatewayError)) {
-        // The client left (an abort) or a bug: no cooldown, no retry.
+        // The client left (an abort) or a bug: nothing to hold against the deployment, no retry.
         router.ended(deployment, { ok: false }, loop.background)
         throw thrown
       }
       router.ended(deployment, { ok: false, error: thrown }, loop.background)
-      if (loop.signal.aborted) throw thrown
-      const another = deployments.some((d) => !tried.has(d.id))
-      if (retries >= retriesAllowed(thrown, loop.settings, another)) throw thrown
+      if (loop.signal.aborted || retries >= retriesAllowed(thrown, settings, true)) throw thrown
+      // Pick the next deployment before deciding how long to wait: only a healthy one not tried yet
+      // (the router skips cooling ones) is retried at once; the same one gets the backoff.
+      let next: Deployment
+      try {
+        next = await router.pick(deployments, loop.request, tried)
+      } catch {
+        // Nothing healthy is left: the error the client sees is the one that happened.
+        throw thrown
+      }
+      const fresh = !tried.has(next.id)
+      if (retries >= retriesAllowed(thrown, settings, fresh)) throw thrown
       retries++
-      const wait = retryDelayMs(thrown, retries, loop.settings, another, loop.random)
+      const wait = retryDelayMs(thrown, retries, settings, fresh, loop.random)
       if (wait > MAX_RETRY_WAIT_MS) throw thrown
       await loop.sleep(wait, loop.signal)
       if (loop.signal.aborted) throw thrown
+      deployment = next
     }
   }
 }

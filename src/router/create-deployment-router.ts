@@ -54,6 +54,8 @@ export function createDeploymentRouter(deps: DeploymentRouterDeps): DeploymentRo
   const tracksBusy = (d: Deployment) => ranksBy === 'busy' && groupSize(d) > 1
   const tracksLatency = (d: Deployment) => ranksBy === 'latency' && groupSize(d) > 1
   let writeFailureLogged = false
+  /** The latest in-flight increment per deployment, so its release is sent after it. */
+  const startWrites = new Map<string, Promise<void>>()
 
   /** Fire-and-forget: the state module already falls back per instance; this only catches bugs. */
   const inBackground = (work: Promise<unknown>, background: Background | undefined) => {
@@ -132,25 +134,46 @@ export function createDeploymentRouter(deps: DeploymentRouterDeps): DeploymentRo
       const usage = tracksUsage(deployment)
       const busy = tracksBusy(deployment)
       if (!usage && !busy) return
-      inBackground(state.started(deployment, { usage, busy }), background)
+      const write = state.started(deployment, { usage, busy })
+      // Separate REST calls (Upstash) are not ordered: an attempt's release must not overtake its
+      // increment, or a phantom in-flight call would skew least-busy for minutes.
+      startWrites.set(deployment.id, write)
+      void write
+        .catch(() => undefined)
+        .finally(() => {
+          if (startWrites.get(deployment.id) === write) startWrites.delete(deployment.id)
+        })
+      inBackground(write, background)
     },
 
     ended(deployment, outcome, background) {
       const writes = endedWrites(deployment, outcome)
       if (Object.keys(writes).length === 0) return
-      const work = state.ended(deployment, writes).then((cooled) => {
-        if (!cooled) return
-        deps.logger.info('deployment cooling down', {
-          model_group: deployment.modelName,
-          model_id: deployment.id,
-          status: outcome.error?.status,
-          seconds: writes.cooldown?.ms === undefined ? undefined : writes.cooldown.ms / 1000,
+      const afterStart = startWrites.get(deployment.id) ?? Promise.resolve()
+      const work = afterStart
+        .catch(() => undefined)
+        .then(() => state.ended(deployment, writes))
+        .then((cooled) => {
+          if (!cooled) return
+          deps.logger.info('deployment cooling down', {
+            model_group: deployment.modelName,
+            model_id: deployment.id,
+            status: outcome.error?.status,
+            seconds: writes.cooldown?.ms === undefined ? undefined : writes.cooldown.ms / 1000,
+          })
         })
-      })
       inBackground(work, background)
     },
 
     health: () => state.health(),
+  }
+
+  /**
+   * Only a failure the deployment caused counts against it: not a client that hung up (no error),
+   * not a mock drill, not a timeout the caller shortened (`affectsDeployment: false`).
+   */
+  function blamed(outcome: AttemptOutcome): boolean {
+    return !outcome.ok && outcome.error !== undefined && outcome.error.affectsDeployment
   }
 
   function endedWrites(d: Deployment, outcome: AttemptOutcome): EndedWrites {
@@ -161,11 +184,11 @@ export function createDeploymentRouter(deps: DeploymentRouterDeps): DeploymentRo
       const ttlMs = settings.latencyTtlSeconds * 1000
       if (outcome.ok && outcome.latencyMs !== undefined && outcome.latencyMs >= 0) {
         writes.sample = { series: outcome.streamed ? 'ttft' : 'latency', ms: outcome.latencyMs, ttlMs }
-      } else if (!outcome.ok && outcome.error?.status === 408) {
+      } else if (blamed(outcome) && outcome.error?.status === 408) {
         writes.sample = { series: 'latency', ms: TIMEOUT_PENALTY_MS, ttlMs }
       }
     }
-    if (!outcome.ok) {
+    if (blamed(outcome)) {
       const action = cooldownAction(d, outcome.error, settings, groupSize(d))
       if (action.kind === 'now') writes.cooldown = { kind: 'now', ms: action.seconds * 1000 }
       if (action.kind === 'count') {

@@ -24,7 +24,7 @@ export function mockTestingFlags(body: Record<string, unknown>): MockTestingFlag
 const mockFailure = (status: number, message: string): GatewayError =>
   // Upstream-like (rendered as LiteLLM renders provider errors), raised before any deployment is
   // picked, so a drill never cools down or counts against a real deployment.
-  new GatewayError({ status, message, origin: 'upstream', retryable: false })
+  new GatewayError({ status, message, origin: 'upstream', retryable: false, affectsDeployment: false })
 
 /**
  * The failures LiteLLM's `async_function_with_fallbacks` raises for the original model group only

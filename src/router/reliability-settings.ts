@@ -28,6 +28,8 @@ export interface ReliabilitySettings {
 }
 
 const DEFAULT_MAX_FALLBACKS = 5
+/** The most retries a request may ask for (`num_retries` in the body), unless the config allows more. */
+export const MAX_REQUEST_RETRIES = 10
 
 const count = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.floor(value) : undefined
@@ -78,7 +80,9 @@ export function withRequestOverrides(
 ): ReliabilitySettings {
   const numRetries = count(body.num_retries)
   const out = { ...settings }
-  if (numRetries !== undefined) out.numRetries = numRetries
+  // Bounded: each retry is a real upstream call made while the caller's parallel slot is held.
+  if (numRetries !== undefined)
+    out.numRetries = Math.min(numRetries, Math.max(settings.numRetries, MAX_REQUEST_RETRIES))
   if (isFallbackList(body.fallbacks)) out.fallbacks = body.fallbacks
   if (isFallbackList(body.context_window_fallbacks))
     out.contextWindowFallbacks = body.context_window_fallbacks

@@ -24,6 +24,10 @@ model_list:
   - model_name: claude
     litellm_params: { model: bedrock/${HAIKU}, aws_region_name: us-east-1, aws_access_key_id: ${key}, aws_secret_access_key: ${secret}, rpm: 100 }
     model_info: { id: claude-east }
+  - model_name: claude-stream
+    litellm_params: { model: bedrock/${HAIKU}, aws_region_name: us-west-2, aws_access_key_id: ${key}, aws_secret_access_key: ${secret} }
+  - model_name: claude-stream
+    litellm_params: { model: bedrock/${HAIKU}, aws_region_name: us-east-1, aws_access_key_id: ${key}, aws_secret_access_key: ${secret} }
   - model_name: slow
     litellm_params: { model: bedrock/${SONNET}, aws_region_name: eu-west-1, aws_access_key_id: ${key}, aws_secret_access_key: ${secret}, timeout: 1 }
   - model_name: backup
@@ -63,7 +67,7 @@ describe('retries, cooldowns and fallbacks (real server, openai client)', () => 
       exception: { type: 'throttlingException', message: 'Too many requests, please wait.' },
     })
     const { data: stream, response } = await client.chat.completions
-      .create({ model: 'claude', messages: [{ role: 'user', content: 'Hello' }], stream: true })
+      .create({ model: 'claude-stream', messages: [{ role: 'user', content: 'Hello' }], stream: true })
       .withResponse()
     let text = ''
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ''
@@ -75,7 +79,6 @@ describe('retries, cooldowns and fallbacks (real server, openai client)', () => 
   })
 
   it('a throttling region is cooled down: after its first 429 every call goes to the other region', async () => {
-    // The previous test may have cooled a region down already; wait for neither to be: use fresh picks.
     fake.setHandler((req) =>
       req.region === 'us-east-1' ? { type: 'error', errorType: 'ThrottlingException' } : undefined,
     )
@@ -138,9 +141,13 @@ describe('retries, cooldowns and fallbacks (real server, openai client)', () => 
     const body = (await res.json()) as { error: { message: string; code: string; type: unknown } }
     expect(body.error.code).toBe('503')
     expect(body.error.type).toBeNull()
+    // LiteLLM's wording: backup has no fallback entry of its own, so the "No fallback model group
+    // found" note is appended, then the group and (no) fallbacks, then that same error as the fallback's.
     expect(body.error.message).toMatch(
-      /down\nReceived Model Group=backup\nAvailable Model Group Fallbacks=None$|down.*\nReceived Model Group=backup/s,
+      /^(litellm\.ServiceUnavailableError: BedrockException - down)No fallback model group found for original model_group=backup\. Fallbacks=\[\{'slow': \['backup'\]\}\]\nReceived Model Group=backup\nAvailable Model Group Fallbacks=None\nError doing the fallback: \1No fallback model group found/,
     )
+    // 503 is transient: num_retries 1 retried it once on the group's only deployment.
+    expect(res.headers.get('x-litellm-attempted-retries')).toBe('1')
     expect(res.headers.get('x-litellm-model-group')).toBe('backup')
   })
 })

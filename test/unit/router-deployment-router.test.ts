@@ -289,7 +289,23 @@ describe('deployment router: state access', () => {
     expect(t.router.started(a, (p) => background.push(p))).toBeUndefined()
     expect(t.router.ended(a, { ok: false, error: failure(500) }, (p) => background.push(p))).toBeUndefined()
     expect(background).toHaveLength(2)
-    expect(t.probe.runs).toBe(2)
+    // The release is queued behind its (hanging) increment, so it cannot overtake it.
+    expect(t.probe.runs).toBe(1)
+  })
+
+  it("sends an attempt's release only after its in-flight increment (unordered REST calls)", async () => {
+    const [a, b] = [dep('a'), dep('b')]
+    const t = setup([a, b], { routing_strategy: 'least-busy' })
+    t.router.started(a, t.background)
+    t.router.ended(a, { ok: true, latencyMs: 5 }, t.background)
+    await t.flush()
+    // Had the release run first, the count would stay at 1 for minutes.
+    const snapshot = await t.router.pick([a, b], request(), new Set())
+    expect(['a', 'b']).toContain(snapshot.id)
+    t.router.started(b, t.background)
+    await t.flush()
+    // b is busy, a is idle again: least-busy picks a.
+    expect((await t.router.pick([a, b], request(), new Set())).id).toBe('a')
   })
 })
 

@@ -24,5 +24,7 @@ export function mockError(mockResponse: string, model: string): GatewayError | u
     status: known.status,
     message: `litellm.${known.className}: This is a mock exception for model=${model}.`,
     origin: 'upstream',
+    // A drill: retried and fallen back like the real error, but never held against the deployment.
+    affectsDeployment: false,
   })
 }
