@@ -84,7 +84,9 @@ function startupFailed(error: unknown, logger: Logger): Response {
 
 /** Workers bindings mix strings with KV/D1/secrets objects; the gateway reads only the strings. */
 function stringBindings(bindings: Record<string, unknown>): Env {
-  const env: Record<string, string> = {}
+  // A Worker never runs on EC2: skip the instance-metadata step of the credential chain instead of
+  // waiting for its timeout before reporting missing credentials.
+  const env: Record<string, string> = { AWS_EC2_METADATA_DISABLED: 'true' }
   for (const [k, v] of Object.entries(bindings)) if (typeof v === 'string') env[k] = v
   return env
 }
