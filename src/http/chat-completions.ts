@@ -12,7 +12,7 @@ import { toSseStream } from '../openai/sse-stream'
 import { validate } from '../openai/validate'
 import { providerFor } from '../providers/registry'
 import type { ChatDelta, ChatOutput, ChatProvider, Deployment, ProviderCall } from '../providers/types'
-import { type ClientFallback, callWithFallbacks, clientFallbacksOf } from '../router/call-with-fallbacks'
+import { callWithFallbacks, clientFallbacksOf } from '../router/call-with-fallbacks'
 import { callWithRetries } from '../router/call-with-retries'
 import { mockRateLimitFailure, mockTestingFlags } from '../router/mock-testing'
 import { isFallbackList, withRequestOverrides } from '../router/reliability-settings'
@@ -21,6 +21,7 @@ import { callSettings } from './call-settings'
 import { callSignal } from './call-signal'
 import type { Gateway, RequestContext } from './context'
 import { litellmHeaders } from './litellm-headers'
+import { authorizeRequestedFallbacks } from './requested-fallbacks'
 import { keySpendBefore, recordCallSpend, type SpendCall, setSpendHeaders } from './spend-hook'
 
 /** `messages` of a client-side fallback (`fallbacks: [{model, messages}]`), checked like the request's. */
@@ -189,30 +190,6 @@ export async function chatCompletions(
   }
 }
 
-/**
- * Model groups the request itself names as fallbacks are checked against the caller's model access
- * like the requested one (LiteLLM's `_enforce_key_and_fallback_model_access`): otherwise any key
- * could reach any model by naming it as a fallback and provoking a failure. Fallbacks from the
- * config are the operator's choice and are not checked, as in LiteLLM. Unknown groups are left for
- * the fallback itself to report.
- */
-async function authorizeRequestedFallbacks(
-  caller: Caller,
-  gw: Gateway,
-  body: ChatRequest,
-  clientFallbacks: ClientFallback[] | undefined,
-): Promise<void> {
-  const named = new Set<string>(clientFallbacks?.map((f) => f.model))
-  for (const list of [body.fallbacks, body.context_window_fallbacks, body.content_policy_fallbacks]) {
-    if (!isFallbackList(list)) continue
-    for (const item of list) for (const groups of Object.values(item)) for (const g of groups) named.add(g)
-  }
-  for (const model of named) {
-    if (model === body.model || !gw.groups.names().includes(model)) continue
-    await authorizeCall(caller, model, gw, model)
-  }
-}
-
 function spendCall(
   gw: Gateway,
   context: RequestContext,
@@ -268,6 +245,7 @@ async function attemptOn(
     signal: signal.signal,
     dropParams: settings.dropParams,
     aws: gw.aws,
+    logger: gw.logger,
   }
   const upstreamStarted = gw.now()
   let rest: AsyncIterator<ChatDelta> | undefined
