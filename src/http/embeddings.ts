@@ -2,10 +2,13 @@ import { errorResponse, GatewayError, toGatewayError } from '../errors'
 import { authorizeCall } from '../keys/authorize-call'
 import type { Caller } from '../keys/virtual-key'
 import { type Reservation, reserveLimits } from '../limits/limiter'
+import { estimatePromptTokens } from '../limits/token-estimate'
 import type { ChatRequest } from '../openai/chat-request'
+import type { Usage } from '../openai/chat-response'
 import { inputChars, parseEmbeddingRequest } from '../openai/embeddings-request'
 import { toEmbeddingResponse } from '../openai/embeddings-response'
 import { readJsonBody } from '../openai/read-json-body'
+import { partialUsageOf, withPartialUsage } from '../providers/partial-usage'
 import { providerFor } from '../providers/registry'
 import type {
   ChatProvider,
@@ -14,11 +17,15 @@ import type {
   EmbeddingRequest,
   ProviderCall,
 } from '../providers/types'
-import { pickDeployment } from '../router/pick-deployment'
+import { callWithFallbacks, clientFallbacksOf } from '../router/call-with-fallbacks'
+import { callWithRetries } from '../router/call-with-retries'
+import { mockRateLimitFailure, mockTestingFlags } from '../router/mock-testing'
+import { isFallbackList, withRequestOverrides } from '../router/reliability-settings'
 import { callSettings } from './call-settings'
 import { callSignal } from './call-signal'
 import type { Gateway, RequestContext } from './context'
 import { litellmHeaders } from './litellm-headers'
+import { authorizeRequestedFallbacks } from './requested-fallbacks'
 import { keySpendBefore, recordCallSpend, type SpendCall, setSpendHeaders } from './spend-hook'
 
 /**
@@ -26,9 +33,11 @@ import { keySpendBefore, recordCallSpend, type SpendCall, setSpendHeaders } from
  * and `/engines/{model}/embeddings` (`pathModel`).
  *
  * The same gate as chat: authentication, key/team/user model access and budgets for the model
- * group, the caller's rate limits (tokens estimated from the input), then one call on a deployment
- * picked by the group's weights. Spend is recorded with LiteLLM's `call_type: aembedding`, and the
- * answer carries the same `x-litellm-*` and cost headers.
+ * group, the caller's rate limits (tokens estimated from the input). Then the same reliability
+ * layers as chat (LiteLLM's router serves `aembedding` through them too): fallbacks around model
+ * groups, retries within a group, the router's choice of deployment per attempt, cooldowns. Spend
+ * is recorded with LiteLLM's `call_type: aembedding`, and the answer carries the same `x-litellm-*`
+ * and cost headers.
  */
 export async function embeddings(
   request: Request,
@@ -39,16 +48,26 @@ export async function embeddings(
   const started = gw.now()
   const startedAt = gw.clock()
   const callId = crypto.randomUUID()
+  // The last deployment tried: error responses and failure spend rows name it.
   let deployment: Deployment | undefined
-  let spend: SpendCall | undefined
+  let caller: Caller | undefined
+  let endUser: string | undefined
   let limits: Reservation | undefined
+  /** Tokens failed attempts were billed for (batches that succeeded before one failed). */
+  let billedBeforeFailure: Usage | undefined
+  const reliability: Record<string, string> = {}
   try {
-    const caller = await gw.authenticate(request)
+    caller = await gw.authenticate(request)
     const body = parseEmbeddingRequest(await readJsonBody(request, gw.maxBodyBytes), pathModel)
+    endUser = body.user
     const candidates = gw.groups.resolve(body.model)
     // A deployment addressed by its id is authorized against its group too (access and budgets).
     const group = candidates[0]?.modelName ?? body.model
     await authorizeCall(caller, group, gw, body.model)
+    const settings = withRequestOverrides(gw.reliability, body)
+    // Client-side fallbacks name groups; `messages` in them mean nothing for embeddings.
+    const clientFallbacks = isFallbackList(body.fallbacks) ? undefined : clientFallbacksOf(body.fallbacks)
+    await authorizeRequestedFallbacks(caller, gw, body, clientFallbacks)
     const view = limitView(body)
     limits = await reserveLimits(
       {
@@ -60,33 +79,113 @@ export async function embeddings(
       group,
       view,
     )
-    deployment = pickDeployment(candidates, gw.random)
-    const provider = embeddingProvider(deployment, body)
-    spend = {
-      gw,
-      context,
-      caller,
-      deployment,
-      callId,
-      startedAt,
-      started,
-      apiBase: provider.apiBase?.(deployment, gw.env),
-      endUser: body.user,
-      callType: 'aembedding',
+    const mocks = mockTestingFlags(body)
+    const routeRequest = { body: view, estimatedPromptTokens: estimatePromptTokens(view) }
+    reliability['x-litellm-max-retries'] = String(settings.numRetries)
+    reliability['x-litellm-max-fallbacks'] = String(settings.maxFallbacks)
+    const attempted = (retries: number, fallbacks: number) => {
+      reliability['x-litellm-attempted-retries'] = String(retries)
+      reliability['x-litellm-attempted-fallbacks'] = String(fallbacks)
     }
-    return await embed({ gw, context, caller, request, body, view, deployment, provider, spend, limits })
+    attempted(0, 0)
+    const answered = await callWithFallbacks(body.model, {
+      settings,
+      mocks,
+      disabled: body.disable_fallbacks === true,
+      clientFallbacks,
+      clientGone: () => request.signal.aborted,
+      callGroup: async (model, depth) => {
+        attempted(0, depth)
+        const rateLimited = mockRateLimitFailure(mocks, model)
+        if (rateLimited) throw rateLimited
+        const sent = model === body.model ? body : { ...body, model }
+        const result = await callWithRetries({
+          // The original group was resolved (and authorized) above; fallback groups here.
+          deployments: model === body.model ? candidates : gw.groups.resolve(model),
+          request: routeRequest,
+          router: gw.router,
+          settings,
+          random: gw.random,
+          signal: request.signal,
+          sleep: gw.sleep,
+          attempt: async (d) => {
+            try {
+              return await attemptOn(d, sent, view, request, gw)
+            } catch (error) {
+              billedBeforeFailure = addUsage(billedBeforeFailure, partialUsageOf(error))
+              throw error
+            }
+          },
+          onAttempt: (d, retries) => {
+            deployment = d
+            attempted(retries, depth)
+          },
+          background: context.waitUntil,
+        })
+        return result.value
+      },
+    })
+    const attempt = answered.value
+    const spend = spendCall(gw, context, caller, attempt.deployment, callId, startedAt, started, body.user)
+    return await respond({ gw, context, caller, body, spend, limits, reliability, attempt })
   } catch (thrown) {
     if (limits) settleLater(gw, context, limits)
+    const spend =
+      caller && deployment
+        ? spendCall(gw, context, caller, deployment, callId, startedAt, started, endUser)
+        : undefined
     if (request.signal.aborted) {
       // The client is gone; nobody reads this answer (499 is nginx's "client closed request").
-      if (spend) recordCallSpend(spend, { requestId: callId, status: 'failure' })
+      if (spend) recordCallSpend(spend, { requestId: callId, status: 'failure', usage: billedBeforeFailure })
       return new Response(null, { status: 499 })
     }
     const error = toGatewayError(thrown)
-    if (spend) recordCallSpend(spend, { requestId: callId, status: 'failure', error })
+    if (spend)
+      recordCallSpend(spend, { requestId: callId, status: 'failure', error, usage: billedBeforeFailure })
     logFailure(gw, callId, error, thrown)
-    return errorResponse(error, litellmHeaders({ callId, deployment }))
+    const headers = litellmHeaders({ callId, deployment })
+    for (const [name, value] of Object.entries(reliability)) headers.set(name, value)
+    return errorResponse(error, headers)
   }
+}
+
+function spendCall(
+  gw: Gateway,
+  context: RequestContext,
+  caller: Caller,
+  deployment: Deployment,
+  callId: string,
+  startedAt: number,
+  started: number,
+  endUser: string | undefined,
+): SpendCall {
+  return {
+    gw,
+    context,
+    caller,
+    deployment,
+    callId,
+    startedAt,
+    started,
+    apiBase: apiBaseOf(gw, deployment),
+    endUser,
+    callType: 'aembedding',
+  }
+}
+
+function apiBaseOf(gw: Gateway, deployment: Deployment): string | undefined {
+  try {
+    return providerFor(deployment, {}).apiBase?.(deployment, gw.env)
+  } catch {
+    return undefined
+  }
+}
+
+/** Usage of a failed attempt added to the earlier ones' (each attempt's batches were billed). */
+function addUsage(sum: Usage | undefined, more: EmbeddingOutput['usage'] | undefined): Usage | undefined {
+  if (more === undefined) return sum
+  const prompt = (sum?.prompt_tokens ?? 0) + more.prompt_tokens
+  return { prompt_tokens: prompt, completion_tokens: 0, total_tokens: prompt }
 }
 
 /** A `{model}` path segment, percent-decoded (the router hands it over raw). */
@@ -136,22 +235,26 @@ function embeddingProvider(deployment: Deployment, body: EmbeddingRequest): Chat
   })
 }
 
-/** Everything one call needs once the request has been accepted and a deployment chosen. */
-interface EmbeddingCall {
-  gw: Gateway
-  context: RequestContext
-  caller: Caller
-  request: Request
-  body: EmbeddingRequest
-  view: ChatRequest
+/** One successful attempt on one deployment: what the response is built from. */
+interface Attempt {
   deployment: Deployment
   provider: ChatProvider
-  spend: SpendCall
-  limits: Reservation | undefined
+  output: EmbeddingOutput
+  upstreamStarted: number
 }
 
-async function embed(call: EmbeddingCall): Promise<Response> {
-  const { gw, context, caller, request, body, view, deployment, provider, spend, limits } = call
+/**
+ * One call on one deployment, with its own timeout (a timed-out attempt leaves time for the next).
+ * A provider without embedding models is a 400 (not retried); a wrong number of vectors a 502.
+ */
+async function attemptOn(
+  deployment: Deployment,
+  body: EmbeddingRequest,
+  view: ChatRequest,
+  request: Request,
+  gw: Gateway,
+): Promise<Attempt> {
+  const provider = embeddingProvider(deployment, body)
   const settings = callSettings(view, deployment, gw)
   const signal = callSignal(request.signal, settings.timeouts, body.model)
   const providerCall: ProviderCall = {
@@ -161,26 +264,55 @@ async function embed(call: EmbeddingCall): Promise<Response> {
     signal: signal.signal,
     dropParams: settings.dropParams,
     aws: gw.aws,
+    logger: gw.logger,
   }
-  // Read while the upstream works, so the x-litellm-key-spend header adds no wait.
-  const keySpend = keySpendBefore(gw, caller)
   const upstreamStarted = gw.now()
   let output: EmbeddingOutput
   try {
     output = await (provider.embed as NonNullable<ChatProvider['embed']>)(body, providerCall)
   } catch (error) {
-    throw signal.toError(error)
+    const mapped = signal.toError(error)
+    // The batches billed before the failure stay known through the timeout mapping.
+    const billed = partialUsageOf(error)
+    throw billed === undefined ? mapped : withPartialUsage(mapped, billed)
   } finally {
     signal.done()
   }
   if (output.vectors.length !== body.input.length) {
-    throw new GatewayError({
-      status: 502,
-      message: `litellm.BadGatewayError: the provider returned ${output.vectors.length} embeddings for ${body.input.length} inputs.`,
-      origin: 'upstream',
-    })
+    throw withPartialUsage(
+      new GatewayError({
+        status: 502,
+        message: `litellm.BadGatewayError: the provider returned ${output.vectors.length} embeddings for ${body.input.length} inputs.`,
+        origin: 'upstream',
+      }),
+      output.usage,
+    )
   }
-  const upstreamMs = gw.now() - upstreamStarted
+  return { deployment, provider, output, upstreamStarted }
+}
+
+interface Answer {
+  gw: Gateway
+  context: RequestContext
+  caller: Caller
+  body: EmbeddingRequest
+  spend: SpendCall
+  limits: Reservation | undefined
+  reliability: Record<string, string>
+  attempt: Attempt
+}
+
+async function respond(answer: Answer): Promise<Response> {
+  const { gw, context, caller, body, spend, limits, reliability, attempt } = answer
+  const { deployment, provider, output } = attempt
+  // Read while the response is built, so the x-litellm-key-spend header adds little wait.
+  const keySpend = keySpendBefore(gw, caller)
+  const upstreamMs = gw.now() - attempt.upstreamStarted
+  gw.router.ended(
+    deployment,
+    { ok: true, latencyMs: upstreamMs, tokens: output.usage.total_tokens },
+    context.waitUntil,
+  )
   const responseMs = gw.now() - spend.started
   const headers = litellmHeaders({
     callId: spend.callId,
@@ -190,6 +322,7 @@ async function embed(call: EmbeddingCall): Promise<Response> {
     responseMs,
   })
   for (const [name, value] of Object.entries(limits?.headers ?? {})) headers.set(name, value)
+  for (const [name, value] of Object.entries(reliability)) headers.set(name, value)
   const usage = { ...output.usage, completion_tokens: 0 }
   const cost = recordCallSpend(spend, {
     requestId: spend.callId,

@@ -1,5 +1,6 @@
 import type { AwsAccess } from '../aws/aws-access'
 import type { Env } from '../env'
+import type { Logger } from '../observability/logger'
 import type { ChatRequest } from '../openai/chat-request'
 import type {
   AssistantMessage,
@@ -71,6 +72,8 @@ export interface ProviderCall {
   dropParams: boolean
   /** AWS credentials for signed calls (cached per gateway). */
   aws: AwsAccess
+  /** For what a provider decides quietly (a client's field the deployment overrides); optional in tests. */
+  logger?: Logger
 }
 
 /** A finished (non-streaming) answer; the HTTP layer wraps it in a `chat.completion`. */

@@ -1,7 +1,7 @@
 import type { GatewayError } from '../errors'
 
 /** LiteLLM's exception class for each status, when a message does not name one. */
-const CLASS_BY_STATUS: Record<number, string> = {
+export const CLASS_BY_STATUS: Readonly<Record<number, string>> = {
   400: 'BadRequestError',
   401: 'AuthenticationError',
   403: 'PermissionDeniedError',

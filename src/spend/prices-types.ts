@@ -15,13 +15,17 @@ export interface PriceEntry {
   max_output_tokens?: number
   /** LiteLLM's legacy field: max output tokens for chat models, max input tokens for embeddings. */
   max_tokens?: number
-  litellm_provider: 'bedrock' | 'bedrock_converse'
+  litellm_provider: 'bedrock' | 'bedrock_converse' | 'openai'
   mode: 'chat' | 'embedding'
 }
 
 /** `bedrock` = LiteLLM's Invoke-era entries, `bedrock_converse` = entries added for the Converse API. */
 export const B = 'bedrock'
 export const C = 'bedrock_converse'
+/** OpenAI's own API (`openai/` deployments). */
+export const O = 'openai'
+
+type Provider = typeof B | typeof C | typeof O
 
 /**
  * `[provider, input, output, max input, max output, cache read, cache write]`, per token in USD.
@@ -29,7 +33,7 @@ export const C = 'bedrock_converse'
  * each); `chatEntries` expands it to LiteLLM's field names.
  */
 export type ChatRow = readonly [
-  provider: typeof B | typeof C,
+  provider: Provider,
   input: number,
   output: number,
   maxInput: number,
@@ -39,7 +43,7 @@ export type ChatRow = readonly [
 ]
 
 /** `[provider, input per token, max input tokens]`; embeddings have no output tokens (LiteLLM lists 0). */
-export type EmbeddingRow = readonly [provider: typeof B | typeof C, input: number, maxInput: number]
+export type EmbeddingRow = readonly [provider: Provider, input: number, maxInput: number]
 
 type Table = Record<string, Readonly<PriceEntry>>
 

@@ -3,6 +3,7 @@ import { ANTHROPIC_PRICES, ANTHROPIC_REGIONAL_PRICES } from './prices-bedrock-an
 import { COHERE_EMBEDDING_PRICES, COHERE_PRICES } from './prices-bedrock-cohere'
 import { META_PRICES } from './prices-bedrock-meta'
 import { MISTRAL_PRICES } from './prices-bedrock-mistral'
+import { OPENAI_EMBEDDING_PRICES, OPENAI_PRICES } from './prices-openai'
 import type { PriceEntry } from './prices-types'
 
 export type { PriceEntry } from './prices-types'
@@ -27,6 +28,17 @@ export const PRICE_MAP: ReadonlyMap<string, Readonly<PriceEntry>> = new Map(
     ...COHERE_EMBEDDING_PRICES,
   }),
 )
+
+/**
+ * OpenAI's own models, apart from the Bedrock table: only a model written `openai/<name>` is priced
+ * from it. The same name behind another OpenAI-compatible prefix (`hosted_vllm/`, `openai_like/` …)
+ * is someone's own server, not OpenAI's bill.
+ */
+export const OPENAI_PRICE_MAP: ReadonlyMap<string, Readonly<PriceEntry>> = new Map(
+  Object.entries({ ...OPENAI_PRICES, ...OPENAI_EMBEDDING_PRICES }),
+)
+
+const OPENAI_PREFIX = 'openai/'
 
 /**
  * Cross-region inference-profile prefixes Bedrock puts before a model id. `us-gov.` is listed on its
@@ -78,9 +90,15 @@ export const stripCrossRegionPrefix = (id: string): string => withoutCrossRegion
  * The table entry for a model as written in a config (`bedrock/converse/us.anthropic…`, a bare id,
  * an ARN or a `base_model`). Tries the exact string, then the bare id, then the bare id without its
  * cross-region prefix, so a regional key with its own price wins over the base model's. Undefined
- * for a model the table does not know (any non-Bedrock provider, SageMaker endpoints, custom ARNs).
+ * for a model the table does not know (SageMaker endpoints, custom ARNs, other providers). An
+ * `openai/<name>` model is looked up in OPENAI_PRICE_MAP only.
  */
 export function lookupPrice(model: string): PriceMatch | undefined {
+  if (model.startsWith(OPENAI_PREFIX)) {
+    const key = model.slice(OPENAI_PREFIX.length).trim()
+    const entry = OPENAI_PRICE_MAP.get(key)
+    return entry === undefined ? undefined : { key, entry }
+  }
   const bare = bareModelId(model)
   const regionless = withoutCrossRegionPrefix(bare)
   for (const key of [model, bare, regionless]) {

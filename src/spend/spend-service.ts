@@ -10,6 +10,7 @@ import { SpendQueue } from './spend-queue'
 import { createSpendTotals, entitiesOf, type SpendChange } from './spend-totals'
 import type { SpendRecord, SpendTotals } from './spend-types'
 import { DEFAULT_RETRY, type RetryPolicy, SpendWriter } from './spend-writer'
+import { warnUnpricedDeployments } from './unpriced'
 
 /** Records what calls cost and keeps the running totals budgets are checked against. */
 export interface SpendService {
@@ -100,6 +101,7 @@ export function createSpendService(deps: SpendServiceDeps): SpendService {
   const adding = new Set<Promise<void>>()
   const resetsEnabled = config.generalSettings.disable_reset_budget !== true
   const timezone = budgetTimezone(config, logger)
+  warnUnpricedDeployments(config.deployments, logger)
 
   const followUps = new ResetFollowUps(totals, logger)
   const invalid = new InvalidDurations()

@@ -151,7 +151,7 @@ describe('sagemaker/ (TGI text generation)', () => {
       inputs:
         '<|start_header_id|>system<|end_header_id|>\n\nYou are terse.<|eot_id|>' +
         '<|start_header_id|>user<|end_header_id|>\n\nHello<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
-      parameters: { max_new_tokens: 64, temperature: 0.01, return_full_text: false },
+      parameters: { max_new_tokens: 64, temperature: 0.01, return_full_text: false, details: true },
       stream: false,
     })
   })

@@ -155,6 +155,8 @@ export interface RecordedRequest {
   /** From the credential scope (also for rejected requests, when parseable). */
   region?: string
   accessKeyId?: string
+  /** Header names the verified SigV4 signature covers (lower case), for SigV4-accepted requests. */
+  signedHeaders?: string[]
   auth: { ok: true } | { ok: false; code: string; message: string }
   /** HTTP status the fake answered with (unset for hangs/resets). */
   status?: number
@@ -811,6 +813,7 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
       sendError(res, record, auth.code, auth.message, { status: auth.status })
       return
     }
+    record.signedHeaders = auth.signedHeaders
 
     const segments = (rawPath.split('?')[0] ?? '').split('/')
     const [lead, model, encodedId, operation] = segments

@@ -200,3 +200,89 @@ describe('bedrock/invoke/anthropic… stream', () => {
     })
   })
 })
+
+describe('guardrails on the Invoke route', () => {
+  const GUARDRAIL_HEADERS = [
+    'x-amzn-bedrock-guardrailidentifier',
+    'x-amzn-bedrock-guardrailversion',
+    'x-amzn-bedrock-trace',
+  ]
+  const operator = { guardrailIdentifier: 'corp-pii', guardrailVersion: '3', trace: 'enabled' }
+
+  it('sends the configured guardrail as signed headers on invoke and invoke-with-response-stream', async () => {
+    await bedrockProvider.complete(
+      request({ messages: [{ role: 'user', content: 'hi' }] }),
+      call(undefined, { guardrailConfig: operator }),
+    )
+    const stream = await bedrockProvider.stream(
+      request({ messages: [{ role: 'user', content: 'hi' }] }),
+      call(undefined, { guardrailConfig: operator }),
+    )
+    await collect(stream)
+    expect(fake.requests.map((r) => r.operation)).toEqual(['invoke', 'invoke-with-response-stream'])
+    for (const seen of fake.requests) {
+      expect(seen.auth).toEqual({ ok: true })
+      expect(seen.headers['x-amzn-bedrock-guardrailidentifier']).toBe('corp-pii')
+      expect(seen.headers['x-amzn-bedrock-guardrailversion']).toBe('3')
+      expect(seen.headers['x-amzn-bedrock-trace']).toBe('ENABLED')
+      // Covered by the verified signature: a proxy on the way cannot strip or change them.
+      expect(seen.signedHeaders).toEqual(expect.arrayContaining(GUARDRAIL_HEADERS))
+      expect(seen.body).not.toHaveProperty('guardrailConfig')
+    }
+  })
+
+  it('keeps the operator’s guardrail over a client’s; a client may add one where there is none', async () => {
+    const permissive = { guardrailIdentifier: 'permissive', guardrailVersion: 'DRAFT' }
+    await bedrockProvider.complete(
+      request({ messages: [{ role: 'user', content: 'hi' }], guardrailConfig: permissive }),
+      call(undefined, { guardrailConfig: operator }),
+    )
+    await bedrockProvider.complete(
+      request({ messages: [{ role: 'user', content: 'hi' }], guardrailConfig: permissive }),
+      call(),
+    )
+    await bedrockProvider.complete(request({ messages: [{ role: 'user', content: 'hi' }] }), call())
+    const [first, second, third] = fake.requests
+    expect(first?.headers['x-amzn-bedrock-guardrailidentifier']).toBe('corp-pii')
+    expect(second?.headers['x-amzn-bedrock-guardrailidentifier']).toBe('permissive')
+    expect(second?.headers['x-amzn-bedrock-guardrailversion']).toBe('DRAFT')
+    expect(second?.headers).not.toHaveProperty('x-amzn-bedrock-trace')
+    for (const name of GUARDRAIL_HEADERS) expect(third?.headers).not.toHaveProperty(name)
+  })
+})
+
+describe('response_format on the invoke/ route', () => {
+  const responseFormat = {
+    type: 'json_schema',
+    json_schema: {
+      name: 'weather',
+      schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    },
+  }
+  const answer = { type: 'reply' as const, toolUses: [{ name: 'json_tool_call', input: { city: 'Paris' } }] }
+
+  it('forces the schema tool and answers with its input as JSON content', async () => {
+    fake.script(answer)
+    const output = await bedrockProvider.complete(
+      request({ messages: [{ role: 'user', content: 'Where?' }], response_format: responseFormat }),
+      call(),
+    )
+    expect(JSON.parse(output.message.content ?? '')).toEqual({ city: 'Paris' })
+    expect(output.message.tool_calls).toBeUndefined()
+    expect(output.finishReason).toBe('stop')
+    expect(fake.requests[0]?.body).toMatchObject({ tool_choice: { type: 'tool', name: 'json_tool_call' } })
+  })
+
+  it('streams the schema tool’s input as content', async () => {
+    fake.script({ ...answer })
+    const stream = await bedrockProvider.stream(
+      request({ messages: [{ role: 'user', content: 'Where?' }], response_format: responseFormat }),
+      call(),
+    )
+    const { out, error } = await collect(stream)
+    expect(error).toBeUndefined()
+    expect(out.flatMap((d) => d.toolCalls ?? [])).toEqual([])
+    expect(JSON.parse(out.map((d) => d.content ?? '').join(''))).toEqual({ city: 'Paris' })
+    expect(out.find((d) => d.finishReason)?.finishReason).toBe('stop')
+  })
+})

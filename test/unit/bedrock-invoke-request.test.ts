@@ -28,6 +28,15 @@ const map = (body: Record<string, unknown>, params: Record<string, unknown> = {}
     { dropParams },
   )
 
+const SONNET_37 = 'anthropic.claude-3-7-sonnet-20250219-v1:0'
+
+const mapOn = (model: string, body: Record<string, unknown>, params: Record<string, unknown> = {}) =>
+  toAnthropicInvokeRequest(
+    chatRequestSchema.parse({ model: 'claude', ...body }),
+    deployment(`invoke/${model}`, params),
+    { dropParams: false },
+  )
+
 const thrown = (fn: () => unknown): GatewayError => {
   try {
     fn()
@@ -214,18 +223,126 @@ describe('toAnthropicInvokeRequest', () => {
     expect(map(body, {}, true)).not.toHaveProperty('seed')
   })
 
-  it('passes Anthropic-native thinking and anthropic_beta through', () => {
-    const body = map({
+  it('passes Anthropic-native thinking through, and anthropic_beta only where litellm_params sets it', () => {
+    const ask = {
       messages: [{ role: 'user', content: 'x' }],
       max_tokens: 3000,
       thinking: { type: 'enabled', budget_tokens: 1024 },
       anthropic_beta: ['token-efficient-tools-2025-02-19'],
-    })
+    }
+    const body = mapOn(SONNET_37, ask)
     expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 })
-    expect(body.anthropic_beta).toEqual(['token-efficient-tools-2025-02-19'])
+    // A beta flag can switch on premium pricing the spend tracking does not know: operator's call.
+    expect(body.anthropic_beta).toBeUndefined()
+    expect(mapOn(SONNET_37, ask, { anthropic_beta: [] }).anthropic_beta).toEqual([
+      'token-efficient-tools-2025-02-19',
+    ])
+    expect(
+      mapOn(SONNET_37, { messages: ask.messages }, { anthropic_beta: ['context-1m-2025-08-07'] })
+        .anthropic_beta,
+    ).toEqual(['context-1m-2025-08-07'])
+  })
+
+  it('raises the default max_tokens above the thinking budget, as Converse does', () => {
+    const body = mapOn(SONNET_37, {
+      messages: [{ role: 'user', content: 'x' }],
+      thinking: { type: 'enabled', budget_tokens: 8000 },
+    })
+    expect(body.max_tokens).toBe(8000 + 4096)
+    // An explicit max_tokens is the caller's (Bedrock explains one below the budget).
+    expect(
+      mapOn(SONNET_37, {
+        messages: [{ role: 'user', content: 'x' }],
+        max_tokens: 9000,
+        thinking: { type: 'enabled', budget_tokens: 8000 },
+      }).max_tokens,
+    ).toBe(9000)
+  })
+
+  it('maps reasoning_effort to a thinking budget as Converse does, clamping to Bedrock’s minimum', () => {
+    const body = mapOn(SONNET_37, { messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'high' })
+    expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: 4096 })
+    expect(body.max_tokens).toBe(4096 + 4096)
+    expect(
+      mapOn(SONNET_37, {
+        messages: [{ role: 'user', content: 'x' }],
+        thinking: { type: 'enabled', budget_tokens: 100 },
+      }).thinking,
+    ).toEqual({ type: 'enabled', budget_tokens: 1024 })
+    expect(
+      mapOn(SONNET_37, { messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'none' }),
+    ).not.toHaveProperty('thinking')
+  })
+
+  it('asks for tool_choice auto while thinking (Claude refuses a forced tool then)', () => {
+    const body = mapOn(SONNET_37, {
+      messages: [{ role: 'user', content: 'x' }],
+      reasoning_effort: 'low',
+      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
+      tool_choice: 'required',
+    })
+    expect(body.tool_choice).toEqual({ type: 'auto' })
+  })
+
+  it('refuses reasoning on a Claude that cannot think, clearly (or drops it with drop_params)', () => {
+    const error = thrown(() => map({ messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low' }))
+    expect(error.status).toBe(400)
+    expect(error.message).toMatch(
+      /UnsupportedParamsError: bedrock does not support parameters: \['reasoning_effort'\]/,
+    )
+    expect(
+      thrown(() =>
+        map({
+          messages: [{ role: 'user', content: 'x' }],
+          thinking: { type: 'enabled', budget_tokens: 2000 },
+        }),
+      ).param,
+    ).toBe('thinking')
+    expect(
+      map({ messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low' }, {}, true),
+    ).not.toHaveProperty('thinking')
   })
 
   it('rejects a conversation that starts with the assistant, like the Converse route', () => {
     expect(thrown(() => map({ messages: [{ role: 'assistant', content: 'Hello' }] })).status).toBe(400)
+  })
+})
+
+describe('response_format on the invoke/ route (the Converse schema tool)', () => {
+  const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }
+  const ask = (extra: Record<string, unknown>) => ({ messages: [{ role: 'user', content: 'x' }], ...extra })
+
+  it('adds json_tool_call after the caller’s tools and forces it', () => {
+    const body = map(
+      ask({
+        tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }],
+        tool_choice: 'auto',
+        response_format: { type: 'json_schema', json_schema: { name: 'w', description: 'Weather', schema } },
+      }),
+    )
+    expect(body.tools?.map((t) => t.name)).toEqual(['lookup', 'json_tool_call'])
+    expect(body.tools?.[1]).toEqual({ name: 'json_tool_call', description: 'Weather', input_schema: schema })
+    expect(body.tool_choice).toEqual({ type: 'tool', name: 'json_tool_call' })
+  })
+
+  it('takes any object for json_object, and does not force the tool while thinking', () => {
+    expect(map(ask({ response_format: { type: 'json_object' } })).tools?.[0]?.input_schema).toEqual({
+      type: 'object',
+      additionalProperties: true,
+      properties: {},
+    })
+    const thinking = mapOn(
+      SONNET_37,
+      ask({ reasoning_effort: 'low', response_format: { type: 'json_object' } }),
+    )
+    expect(thinking.tools?.map((t) => t.name)).toEqual(['json_tool_call'])
+    expect(thinking.tool_choice).toBeUndefined()
+  })
+
+  it('still refuses a response_format type it cannot follow, and sends nothing for text', () => {
+    expect(thrown(() => map(ask({ response_format: { type: 'regex', regex: 'a+' } }))).param).toBe(
+      'response_format',
+    )
+    expect(map(ask({ response_format: { type: 'text' } }))).not.toHaveProperty('tools')
   })
 })

@@ -133,6 +133,27 @@ describe('invokeStreamDeltas', () => {
     expect(out[2]).toEqual({ content: 'Yes.' })
   })
 
+  it('keeps redacted_thinking blocks, which arrive whole in content_block_start', async () => {
+    const events = [
+      { type: 'message_start', message: { usage: { input_tokens: 3, output_tokens: 1 } } },
+      {
+        type: 'content_block_start',
+        index: 0,
+        content_block: { type: 'redacted_thinking', data: 'ZW5jcnlwdGVk' },
+      },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'Done.' } },
+      { type: 'content_block_stop', index: 1 },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 4 } },
+      { type: 'message_stop' },
+    ]
+    const { out, error } = await collect(chunks(events))
+    expect(error).toBeUndefined()
+    expect(out[0]).toEqual({ thinkingBlocks: [{ type: 'redacted_thinking', data: 'ZW5jcnlwdGVk' }] })
+    expect(out[1]).toEqual({ content: 'Done.' })
+  })
+
   it('takes cache counts from message_start and falls back to the invocation metrics', async () => {
     const withCache = [
       {

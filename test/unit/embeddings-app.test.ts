@@ -196,3 +196,142 @@ describe('POST /v1/embeddings', () => {
     expect(row).toMatchObject({ call_type: 'aembedding', status: 'failure', model_group: 'titan' })
   })
 })
+
+describe('partial spend', () => {
+  it('records the tokens of the Titan calls that succeeded before one failed', async () => {
+    // One InvokeModel per Titan input, in parallel: the bad one fails late, after the others answered.
+    const step = (req: { body: unknown }) =>
+      (req.body as { inputText?: string }).inputText === 'bad'
+        ? {
+            type: 'error' as const,
+            errorType: 'ValidationException',
+            message: 'Malformed input.',
+            delayMs: 150,
+          }
+        : undefined
+    fake.script(step, step, step)
+    const res = await post('/v1/embeddings', { model: 'titan', input: ['one two', 'three', 'bad'] })
+    expect(res.status).toBe(400)
+    expect(fake.requests).toHaveLength(3)
+    const row = await spendRow(res.headers.get('x-litellm-call-id') ?? '')
+    // The fake counts words: 2 + 1 tokens billed, at Titan v1's $0.1 per million.
+    expect(row).toMatchObject({
+      status: 'failure',
+      call_type: 'aembedding',
+      prompt_tokens: 3,
+      total_tokens: 3,
+    })
+    expect(Number(row?.spend)).toBeCloseTo(3e-7, 15)
+  })
+})
+
+describe('retries and fallbacks, as for chat', () => {
+  const AWS = 'aws_access_key_id: os.environ/FAKE_AWS_KEY, aws_secret_access_key: os.environ/FAKE_AWS_SECRET'
+  const RELIABLE = `
+model_list:
+  - model_name: titan-pair
+    litellm_params: { model: bedrock/amazon.titan-embed-text-v1, aws_region_name: us-east-1, ${AWS} }
+    model_info: { id: titan-east }
+  - model_name: titan-pair
+    litellm_params: { model: bedrock/amazon.titan-embed-text-v1, aws_region_name: us-west-2, ${AWS} }
+    model_info: { id: titan-west }
+  - model_name: titan-solo
+    litellm_params: { model: bedrock/amazon.titan-embed-text-v1, aws_region_name: us-east-1, ${AWS} }
+    model_info: { id: titan-solo-1 }
+  - model_name: cohere-backup
+    litellm_params: { model: bedrock/cohere.embed-english-v3, aws_region_name: us-east-1, ${AWS} }
+    model_info: { id: cohere-backup-1 }
+router_settings:
+  num_retries: 1
+  fallbacks: [{ titan-solo: [cohere-backup] }]
+`
+  let reliableFake: FakeBedrock
+  let reliable: App
+
+  beforeAll(async () => {
+    // Any region: the two titan-pair deployments are told apart by the region they sign for.
+    reliableFake = await startFakeBedrock({ anyRegion: true })
+    const env = {
+      FAKE_AWS_KEY: reliableFake.credentials.accessKeyId,
+      FAKE_AWS_SECRET: reliableFake.credentials.secretAccessKey,
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: reliableFake.url,
+    }
+    reliable = createApp({
+      config: await parseConfig(RELIABLE, env),
+      env,
+      masterKey: MASTER,
+      logger: silentLogger,
+      stores: { sql, counters: memoryCounters() },
+      sleep: async () => undefined,
+    })
+  })
+  afterAll(async () => {
+    await settle()
+    await reliable?.close()
+    await reliableFake?.close()
+  })
+  beforeEach(() => reliableFake.reset())
+
+  const embed = (body: unknown) =>
+    reliable.fetch(
+      new Request('http://gw/v1/embeddings', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+      { waitUntil },
+    )
+
+  it('retries a throttled deployment on the other deployment of the group', async () => {
+    reliableFake.script({ type: 'error', errorType: 'ThrottlingException', message: 'Too many requests.' })
+    const res = await embed({ model: 'titan-pair', input: 'hello world' })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-litellm-attempted-retries')).toBe('1')
+    expect(res.headers.get('x-litellm-max-retries')).toBe('1')
+    const [throttled, answered] = reliableFake.requests
+    expect(throttled?.status).toBe(429)
+    expect(answered?.status).toBe(200)
+    expect(answered?.region).not.toBe(throttled?.region)
+    expect(res.headers.get('x-litellm-model-id')).toBe(
+      answered?.region === 'us-west-2' ? 'titan-west' : 'titan-east',
+    )
+    const body = (await res.json()) as Json
+    expect(body.data[0].embedding).toEqual(fakeEmbedding('hello world', 1536))
+  })
+
+  it('falls back to the configured group once the group’s retries are spent', async () => {
+    const throttled = {
+      type: 'error' as const,
+      errorType: 'ThrottlingException',
+      message: 'Too many requests.',
+    }
+    reliableFake.script(throttled, throttled)
+    const res = await embed({ model: 'titan-solo', input: ['hello world'] })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-litellm-attempted-fallbacks')).toBe('1')
+    expect(res.headers.get('x-litellm-model-group')).toBe('cohere-backup')
+    expect(reliableFake.requests.map((r) => r.modelId)).toEqual([
+      'amazon.titan-embed-text-v1',
+      'amazon.titan-embed-text-v1',
+      'cohere.embed-english-v3',
+    ])
+    const body = (await res.json()) as Json
+    expect(body.model).toBe('cohere.embed-english-v3')
+    expect(body.data).toHaveLength(1)
+  })
+
+  it('answers the original error with LiteLLM’s fallback note when the fallback fails too', async () => {
+    const throttled = {
+      type: 'error' as const,
+      errorType: 'ThrottlingException',
+      message: 'Too many requests.',
+    }
+    reliableFake.script(throttled, throttled, throttled, throttled)
+    const res = await embed({ model: 'titan-solo', input: 'x' })
+    expect(res.status).toBe(429)
+    const message = ((await res.json()) as Json).error.message as string
+    expect(message).toMatch(/^litellm\.RateLimitError: BedrockException - Too many requests\./)
+    expect(message).toContain('Received Model Group=titan-solo')
+    expect(res.headers.get('x-litellm-attempted-fallbacks')).toBe('1')
+  })
+})

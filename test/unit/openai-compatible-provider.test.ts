@@ -381,6 +381,33 @@ describe('stream', () => {
   })
 })
 
+describe('stream limits', () => {
+  it('fails a stream whose line never ends with a 502 in the provider’s wording, and cancels the upstream', async () => {
+    let cancelled = false
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(
+          new TextEncoder().encode(`data: {"choices":[{"delta":{"content":"${'x'.repeat(64 * 1024)}`),
+        )
+      },
+      cancel() {
+        cancelled = true
+      },
+    })
+    const endlessCall: ProviderCall = {
+      ...call(),
+      fetch: async () =>
+        new Response(endless, { status: 200, headers: { 'content-type': 'text/event-stream' } }),
+    }
+    const error = await rejection(collect(await provider.stream(request({ stream: true }), endlessCall)))
+    expect(error.status).toBe(502)
+    expect(error.message).toMatch(
+      /^litellm\.BadGatewayError: BadGatewayError: OpenAIException - the stream sent a line longer/,
+    )
+    expect(cancelled).toBe(true)
+  })
+})
+
 describe('embed', () => {
   it('POSTs <api_base>/embeddings asking for floats and returns vectors in input order', async () => {
     const output = await provider.embed?.(

@@ -229,4 +229,58 @@ describe('toUpstreamEmbeddingBody', () => {
         .status,
     ).toBe(400)
   })
+
+  it('merges extra_body into the body (never sent as a member) and refuses credentials smuggled in it', () => {
+    const body = toUpstreamEmbeddingBody(
+      { model: 'emb', input: ['a'], extra_body: { truncate_prompt_tokens: 512 } },
+      deployment({ extra_body: { priority: 1 } }),
+    )
+    expect(body).toEqual({
+      model: 'meta-llama/Llama-3.1-8B-Instruct',
+      input: ['a'],
+      encoding_format: 'float',
+      priority: 1,
+      truncate_prompt_tokens: 512,
+    })
+    expect(
+      thrown(() =>
+        toUpstreamEmbeddingBody(
+          { model: 'emb', input: ['a'], extra_body: { api_base: 'http://evil' } },
+          deployment(),
+        ),
+      ).status,
+    ).toBe(400)
+    expect(
+      toUpstreamEmbeddingBody(
+        { model: 'emb', input: ['a'], extra_body: { metadata: { a: 1 } } },
+        deployment(),
+      ),
+    ).not.toHaveProperty('metadata')
+  })
+
+  it('leaves out Cohere’s input_type (OpenAI refuses it), unless the client sends it in extra_body', () => {
+    const body = toUpstreamEmbeddingBody(
+      { model: 'emb', input: ['a'], input_type: 'search_query' },
+      deployment(),
+    )
+    expect(body).not.toHaveProperty('input_type')
+    expect(
+      toUpstreamEmbeddingBody(
+        { model: 'emb', input: ['a'], extra_body: { input_type: 'query' } },
+        deployment(),
+      ).input_type,
+    ).toBe('query')
+  })
+
+  it('honours additional_drop_params like chat', () => {
+    const body = toUpstreamEmbeddingBody(
+      { model: 'emb', input: ['a'], user: 'u1', dimensions: 64 },
+      deployment({ additional_drop_params: ['user', 'dimensions'] }),
+    )
+    expect(body).toEqual({
+      model: 'meta-llama/Llama-3.1-8B-Instruct',
+      input: ['a'],
+      encoding_format: 'float',
+    })
+  })
 })

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { type SseEvent, sseEvents } from '../../src/providers/openai-compatible/sse-events'
+import { GatewayError } from '../../src/errors'
+import {
+  MAX_SSE_EVENT_CHARS,
+  MAX_SSE_LINE_CHARS,
+  type SseEvent,
+  sseEvents,
+} from '../../src/providers/openai-compatible/sse-events'
 import { AWKWARD_PATTERN, splitAwkwardly } from '../fakes/event-stream'
 
 const encoder = new TextEncoder()
@@ -97,4 +103,55 @@ describe('sseEvents', () => {
     }
     expect(cancelled()).toBe(false)
   })
+
+  it('refuses a line that never ends once it passes 1 MB, and cancels the body', async () => {
+    let cancelled = false
+    let served = 0
+    const chunk = encoder.encode(`data: ${'x'.repeat(256 * 1024)}`)
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        served += chunk.byteLength
+        controller.enqueue(chunk)
+      },
+      cancel() {
+        cancelled = true
+      },
+    })
+    const error = await (async () => {
+      for await (const _ of sseEvents(stream, { tooLarge: (detail) => new Error(`too large: ${detail}`) })) {
+        // never reached
+      }
+    })().catch((e: unknown) => e)
+    expect(String(error)).toMatch(/too large: the stream sent a line longer than 1048576 characters/)
+    expect(cancelled).toBe(true)
+    expect(served).toBeLessThan(MAX_SSE_LINE_CHARS + 2 * chunk.byteLength)
+  })
+
+  it('refuses an event whose data lines add up past 1 MB (a 502 GatewayError by default)', async () => {
+    const line = encoder.encode(`data: ${'y'.repeat(64 * 1024)}\n`)
+    const { stream, cancelled } = body(Array.from({ length: 40 }, () => line))
+    const error = await (async () => {
+      for await (const _ of sseEvents(stream)) {
+        // never reached: the blank line never comes
+      }
+    })().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(GatewayError)
+    expect(error).toMatchObject({ status: 502 })
+    expect(String((error as GatewayError).message)).toMatch(
+      /^litellm\.BadGatewayError: .*event with more than/,
+    )
+    expect(cancelled()).toBe(true)
+    expect(MAX_SSE_EVENT_CHARS).toBe(1024 * 1024)
+  })
+
+  it('reads a long line sent a byte at a time in linear time', async () => {
+    const bytes = encoder.encode(`data: ${'z'.repeat(512 * 1024)}\n\n`)
+    const pieces = Array.from({ length: bytes.length }, (_, i) => bytes.subarray(i, i + 1))
+    const started = performance.now()
+    const events = await collect(pieces)
+    // Searching the whole buffer for a line break per chunk (the old way) takes minutes here.
+    expect(performance.now() - started).toBeLessThan(15_000)
+    expect(events).toHaveLength(1)
+    expect(events[0]?.data.length).toBe(512 * 1024)
+  }, 60_000)
 })

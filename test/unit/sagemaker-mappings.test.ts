@@ -59,6 +59,7 @@ describe('TGI request mapping', () => {
         stop: ['###'],
         seed: 7,
         return_full_text: false,
+        details: true,
       },
       stream: false,
     })
@@ -89,6 +90,7 @@ describe('TGI request mapping', () => {
       top_k: 40,
       repetition_penalty: 1.1,
       return_full_text: false,
+      details: true,
     })
     const fromRequest = toTgiRequest(
       req({ max_tokens: 10, max_completion_tokens: 20, temperature: 1 }),
@@ -100,6 +102,15 @@ describe('TGI request mapping', () => {
     ).parameters
     expect(fromRequest.max_new_tokens).toBe(20)
     expect(fromRequest.temperature).toBe(1)
+  })
+
+  it('asks for details by default (finish reason and exact token counts); the request or deployment may turn it off', () => {
+    const params = (body: Record<string, unknown>, p: Record<string, unknown> = {}) =>
+      toTgiRequest(req(body), deployment(p), { dropParams: false, stream: false }).parameters
+    expect(params({}).details).toBe(true)
+    expect(params({ details: false }).details).toBe(false)
+    expect(params({}, { details: false }).details).toBe(false)
+    expect(params({ details: true }, { details: false }).details).toBe(true)
   })
 
   it('n > 1 maps to best_of with sampling, as LiteLLM does', () => {
@@ -122,7 +133,7 @@ describe('TGI request mapping', () => {
       dropParams: true,
       stream: false,
     })
-    expect(dropped.parameters).toEqual({ return_full_text: false })
+    expect(dropped.parameters).toEqual({ return_full_text: false, details: true })
     // Asking for nothing is not asking for something unsupported.
     expect(() =>
       toTgiRequest(

@@ -98,17 +98,28 @@ describe('sagemaker/ (TGI) against the fake', () => {
     expect(seen.customAttributes).toBe('accept_eula=true')
     expect(seen.body).toEqual({
       inputs: '[INST] What is the weather in Paris? [/INST]',
-      parameters: { max_new_tokens: 100, temperature: 0.01, return_full_text: false },
+      parameters: { max_new_tokens: 100, temperature: 0.01, return_full_text: false, details: true },
       stream: false,
     })
   })
 
-  it('max_new_tokens cuts the answer and details report finish length', async () => {
-    const d = deployment('sagemaker', 'hf-llm-mistral-7b-instruct', { details: true })
+  it('max_new_tokens cuts the answer and details (asked for by default) report finish length', async () => {
+    const d = deployment('sagemaker', 'hf-llm-mistral-7b-instruct')
     const out = await sagemakerProvider.complete(request({ max_tokens: 2 }), call(d))
     expect(out.message.content).toBe('Hello! Ça')
     expect(out.finishReason).toBe('length')
     expect(out.usage.completion_tokens).toBe(2)
+    const streamed = await collect(await sagemakerProvider.stream(request({ max_tokens: 2 }), call(d)))
+    expect(streamed.at(-1)?.finishReason).toBe('length')
+    // The container's own count from details (the fake's stream counts its closing token too).
+    expect(streamed.at(-1)?.usage?.completion_tokens).toBe(3)
+  })
+
+  it('without details (turned off) TGI says nothing of the cut, which then reads as stop', async () => {
+    const d = deployment('sagemaker', 'hf-llm-mistral-7b-instruct', { details: false })
+    const out = await sagemakerProvider.complete(request({ max_tokens: 2 }), call(d))
+    expect(out.finishReason).toBe('stop')
+    expect(fake.requests.at(-1)?.body).toMatchObject({ parameters: { details: false } })
   })
 
   it('streams InvokeEndpointWithResponseStream PayloadParts back into the exact text', async () => {

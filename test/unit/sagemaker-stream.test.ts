@@ -5,6 +5,7 @@ import { messagesStreamDeltas } from '../../src/providers/sagemaker/messages-str
 import { payloadEvents } from '../../src/providers/sagemaker/payload-events'
 import {
   LineReassembler,
+  MAX_LINE_CHARS,
   type PayloadEvent,
   PayloadLineParser,
 } from '../../src/providers/sagemaker/payload-lines'
@@ -97,6 +98,90 @@ describe('PayloadLineParser', () => {
     const atEnd = new PayloadLineParser()
     atEnd.line('{"never closed":')
     expect(() => atEnd.end()).toThrow(GatewayError)
+  })
+})
+
+describe('stream limits', () => {
+  it('a line that never ends is a 502 once it passes 1 MB, not an ever-growing buffer', () => {
+    const lines = new LineReassembler()
+    const chunk = utf8.encode('x'.repeat(256 * 1024))
+    let error: unknown
+    let pushed = 0
+    try {
+      for (; pushed < 20; pushed++) expect(lines.push(chunk)).toEqual([])
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(GatewayError)
+    expect(error).toMatchObject({ status: 502 })
+    expect((error as GatewayError).message).toMatch(
+      /^litellm\.BadGatewayError: SagemakerException - .*longer than/,
+    )
+    expect(pushed).toBe(4)
+    expect(MAX_LINE_CHARS).toBe(1024 * 1024)
+  })
+
+  it('reassembles a long line sent a byte at a time in linear time', () => {
+    const line = `{"generated_text":"${'y'.repeat(600 * 1024)}"}`
+    const bytes = utf8.encode(`${line}\n`)
+    const lines = new LineReassembler()
+    const started = performance.now()
+    const out: string[] = []
+    for (let i = 0; i < bytes.length; i++) out.push(...lines.push(bytes.subarray(i, i + 1)))
+    // Rescanning the whole pending text per part (the old way) takes minutes here.
+    expect(performance.now() - started).toBeLessThan(10_000)
+    expect(out).toEqual([line])
+  }, 30_000)
+
+  it('a JSON value that never closes is a 502 at 1 MB, however many lines it spans', () => {
+    const parser = new PayloadLineParser()
+    parser.line('data: {"a":')
+    const filler = `data: "${'z'.repeat(64 * 1024)}",`
+    let error: unknown
+    try {
+      for (let i = 0; i < 40; i++) parser.line(filler)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toMatchObject({ status: 502 })
+  })
+
+  it('fails fast on a JSON-Lines line that is not JSON, instead of swallowing the lines after it', () => {
+    const parser = new PayloadLineParser()
+    expect(parser.line('{"token":{"text":"a"}}')).toEqual([{ kind: 'json', value: { token: { text: 'a' } } }])
+    expect(() => parser.line('upstream request timeout')).toThrow(/line that is not JSON/)
+    // A closed value that does not parse is no better.
+    expect(() => new PayloadLineParser().line('{"a": 1,}')).toThrow(/not JSON/)
+    // Keep-alives and SSE fields are still skipped, and [DONE] still ends the stream.
+    const sse = new PayloadLineParser()
+    expect(
+      [': ping', 'event: message', 'id: 3', 'retry: 100', 'data: [DONE]'].flatMap((l) => sse.line(l)),
+    ).toEqual([{ kind: 'done' }])
+  })
+
+  it('cancels the upstream when a non-JSON line ends the stream', async () => {
+    const frames = [
+      payloadPartFrame(utf8.encode('{"token":{"id":1,"text":"Hi","special":false}}\n')),
+      payloadPartFrame(utf8.encode('<html>502 Bad Gateway</html>\n')),
+      payloadPartFrame(utf8.encode('{"token":{"id":2,"text":" there","special":false}}\n')),
+    ]
+    let cancelled = false
+    let pulls = 0
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const frame = frames[pulls++]
+        // The rest of the body would never end: only a cancel stops it.
+        controller.enqueue(frame ?? payloadPartFrame(utf8.encode('{"token":{"text":"."}}\n')))
+      },
+      cancel() {
+        cancelled = true
+      },
+    })
+    const { error, before } = await failure(tgiStreamDeltas(payloadEvents(decodeEventStream(stream)), 'p'))
+    expect(before).toEqual([{ content: 'Hi' }])
+    expect(error.status).toBe(502)
+    expect(error.message).toMatch(/not JSON/)
+    expect(cancelled).toBe(true)
   })
 })
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import type { Deployment } from '../../src/providers/types'
+import { costOf, priceFor } from '../../src/spend/cost'
 import { bareModelId, CROSS_REGION_PREFIXES, lookupPrice, PRICE_MAP } from '../../src/spend/prices'
+import { unpricedDeployments, warnUnpricedDeployments } from '../../src/spend/unpriced'
 
 /** At least one model the brief names per family, by the key LiteLLM uses for it. */
 const REQUIRED: Record<string, string[]> = {
@@ -218,5 +221,96 @@ describe('lookupPrice', () => {
   it('exposes the bare id it looked up', () => {
     expect(bareModelId(`  bedrock/converse/us.${haiku} `)).toBe(`us.${haiku}`)
     expect(bareModelId(`arn:aws:bedrock:us-east-1::foundation-model/${haiku}`)).toBe(haiku)
+  })
+})
+
+describe('OpenAI prices (openai/ deployments)', () => {
+  const deployment = (model: string, provider = model.split('/')[0] ?? ''): Deployment => ({
+    id: `d-${model}`,
+    modelName: 'g',
+    provider,
+    providerModel: model.slice(provider.length + 1),
+    params: { model },
+    modelInfo: {},
+  })
+
+  it('prices the common OpenAI models at LiteLLM’s published per-token prices', () => {
+    expect(lookupPrice('openai/gpt-4o')?.entry).toMatchObject({
+      input_cost_per_token: 2.5e-6,
+      output_cost_per_token: 1e-5,
+      cache_read_input_token_cost: 1.25e-6,
+      litellm_provider: 'openai',
+      mode: 'chat',
+    })
+    expect(lookupPrice('openai/gpt-4o-mini')?.entry).toMatchObject({
+      input_cost_per_token: 1.5e-7,
+      output_cost_per_token: 6e-7,
+    })
+    expect(lookupPrice('openai/gpt-4.1')?.entry).toMatchObject({
+      input_cost_per_token: 2e-6,
+      output_cost_per_token: 8e-6,
+    })
+    expect(lookupPrice('openai/gpt-4.1-mini')?.entry).toMatchObject({
+      input_cost_per_token: 4e-7,
+      output_cost_per_token: 1.6e-6,
+    })
+    expect(lookupPrice('openai/gpt-4.1-nano')?.entry).toMatchObject({
+      input_cost_per_token: 1e-7,
+      output_cost_per_token: 4e-7,
+    })
+    expect(lookupPrice('openai/o3')?.entry).toMatchObject({
+      input_cost_per_token: 2e-6,
+      output_cost_per_token: 8e-6,
+    })
+    expect(lookupPrice('openai/o3-mini')?.entry).toMatchObject({
+      input_cost_per_token: 1.1e-6,
+      output_cost_per_token: 4.4e-6,
+    })
+    expect(lookupPrice('openai/o4-mini')?.entry).toMatchObject({
+      input_cost_per_token: 1.1e-6,
+      output_cost_per_token: 4.4e-6,
+    })
+    expect(lookupPrice('openai/text-embedding-3-small')?.entry).toMatchObject({
+      input_cost_per_token: 2e-8,
+      mode: 'embedding',
+    })
+    expect(lookupPrice('openai/text-embedding-3-large')?.entry).toMatchObject({
+      input_cost_per_token: 1.3e-7,
+    })
+    expect(lookupPrice('openai/text-embedding-ada-002')?.entry).toMatchObject({ input_cost_per_token: 1e-7 })
+  })
+
+  it('uses them for openai/ only: the same name on a self-hosted server is not OpenAI’s bill', () => {
+    expect(lookupPrice('hosted_vllm/gpt-4o')).toBeUndefined()
+    expect(lookupPrice('openai_like/gpt-4o')).toBeUndefined()
+    expect(lookupPrice('gpt-4o')).toBeUndefined()
+    expect(PRICE_MAP.has('gpt-4o')).toBe(false)
+    // A snapshot priced differently from its alias is not guessed.
+    expect(lookupPrice('openai/gpt-4o-2024-05-13')).toBeUndefined()
+  })
+
+  it('gives an openai/ deployment a non-zero cost, so its budgets can trigger', () => {
+    const price = priceFor(deployment('openai/gpt-4o-mini'))
+    expect(price).toMatchObject({ source: 'model', key: 'gpt-4o-mini' })
+    const usage = { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500 }
+    expect(costOf(usage, price as NonNullable<typeof price>)).toBeCloseTo(1000 * 1.5e-7 + 500 * 6e-7, 12)
+  })
+
+  it('lists and warns, once at start-up, about every deployment without a price (mock excepted)', () => {
+    const deployments = [
+      deployment('openai/gpt-4o'),
+      deployment('hosted_vllm/llama-3'),
+      deployment('sagemaker/my-endpoint'),
+      deployment('mock/demo'),
+      deployment('bedrock/anthropic.claude-3-haiku-20240307-v1:0'),
+    ]
+    expect(unpricedDeployments(deployments).map((d) => d.params.model)).toEqual([
+      'hosted_vllm/llama-3',
+      'sagemaker/my-endpoint',
+    ])
+    const warned: Array<{ message: string; fields?: Record<string, unknown> }> = []
+    warnUnpricedDeployments(deployments, { warn: (message, fields) => warned.push({ message, fields }) })
+    expect(warned.map((w) => w.fields?.model)).toEqual(['hosted_vllm/llama-3', 'sagemaker/my-endpoint'])
+    expect(warned[0]?.message).toMatch(/no price for model/)
   })
 })

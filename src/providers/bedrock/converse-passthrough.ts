@@ -1,12 +1,17 @@
+import type { Logger } from '../../observability/logger'
 import type { ChatRequest } from '../../openai/chat-request'
 import type { LitellmParams } from '../types'
 
 /**
- * Request members Converse takes as they are, as LiteLLM does:
- * - the top-level blocks `guardrailConfig`, `performanceConfig` (LiteLLM's `get_config_blocks`) and
- *   `requestMetadata`, from the request or the deployment's `litellm_params`;
+ * Request members Converse takes as they are, as LiteLLM does, with the operator in charge of what
+ * costs money or bypasses policy:
+ * - `guardrailConfig`: the deployment's (`litellm_params`) always wins. A client may only add a
+ *   guardrail to a deployment without one; it can never replace or weaken the operator's.
+ * - `performanceConfig` (latency-optimized inference is priced differently) and `requestMetadata`
+ *   (cost attribution in AWS billing and invocation logs): from `litellm_params` only.
  * - any other member LiteLLM does not know (a provider-specific parameter, typically sent with the
- *   OpenAI SDK's `extra_body`) → `additionalModelRequestFields`, LiteLLM's "model-specific params".
+ *   OpenAI SDK's `extra_body`) → `additionalModelRequestFields`, LiteLLM's "model-specific params",
+ *   except the OPERATOR_ONLY_FIELDS below.
  */
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -28,19 +33,54 @@ function guardrailConfig(value: Record<string, unknown>, stream: boolean): Recor
   return rest
 }
 
-export function converseBlocks(req: ChatRequest, params: LitellmParams): ConverseBlocks {
-  const pick = (name: keyof ConverseBlocks): Record<string, unknown> | undefined => {
-    const value = req[name] ?? params[name]
-    return isRecord(value) ? value : undefined
+/**
+ * The guardrail a call runs under: the deployment's when it has one (a client's is then ignored,
+ * logged at debug), else the client's. Shared by the Converse body and the Invoke headers.
+ */
+export function effectiveGuardrail(
+  req: ChatRequest,
+  params: LitellmParams,
+  logger?: Pick<Logger, 'debug'>,
+): Record<string, unknown> | undefined {
+  const operator = params.guardrailConfig
+  if (isRecord(operator)) {
+    if (req.guardrailConfig !== undefined && req.guardrailConfig !== null) {
+      logger?.debug('request guardrailConfig ignored: the deployment sets its own', { model: params.model })
+    }
+    return operator
   }
+  return isRecord(req.guardrailConfig) ? req.guardrailConfig : undefined
+}
+
+export function converseBlocks(
+  req: ChatRequest,
+  params: LitellmParams,
+  logger?: Pick<Logger, 'debug'>,
+): ConverseBlocks {
   const blocks: ConverseBlocks = {}
-  const guardrail = pick('guardrailConfig')
+  const guardrail = effectiveGuardrail(req, params, logger)
   if (guardrail) blocks.guardrailConfig = guardrailConfig(guardrail, req.stream === true)
-  const performance = pick('performanceConfig')
-  if (performance) blocks.performanceConfig = performance
-  const metadata = pick('requestMetadata')
-  if (metadata) blocks.requestMetadata = metadata
+  if (isRecord(params.performanceConfig)) blocks.performanceConfig = params.performanceConfig
+  if (isRecord(params.requestMetadata)) blocks.requestMetadata = params.requestMetadata
   return blocks
+}
+
+/**
+ * Model fields a client may set only where the deployment's `litellm_params` sets them too:
+ * `anthropic_beta` switches on premium features (the 1M context window bills at higher rates the
+ * spend tracking does not know), `system` would replace the conversation's system prompt behind the
+ * gateway's back, and `max_tokens_to_sample` would lift the deployment's output cap.
+ */
+export const OPERATOR_ONLY_FIELDS: readonly string[] = ['anthropic_beta', 'system', 'max_tokens_to_sample']
+
+/**
+ * An operator-only field's value: absent unless `litellm_params` sets it; then the request may
+ * override the deployment's value, as with any other deployment default.
+ */
+export function operatorField(req: ChatRequest, params: LitellmParams, name: string): unknown {
+  const configured = params[name]
+  if (configured === undefined || configured === null) return undefined
+  return req[name] ?? configured
 }
 
 /**
@@ -181,12 +221,17 @@ const isKnownMember = (name: string): boolean =>
   name.startsWith('mock_') ||
   name.startsWith('aws_')
 
-/** Request members LiteLLM would forward as model-specific parameters. */
-export function providerSpecificFields(req: ChatRequest): Record<string, unknown> {
+/** Request members LiteLLM would forward as model-specific parameters, operator-only ones as configured. */
+export function providerSpecificFields(req: ChatRequest, params: LitellmParams): Record<string, unknown> {
   const fields: Record<string, unknown> = {}
   for (const [name, value] of Object.entries(req)) {
-    if (value === undefined || value === null || isKnownMember(name)) continue
+    if (value === undefined || value === null || isKnownMember(name) || OPERATOR_ONLY_FIELDS.includes(name))
+      continue
     fields[name] = value
+  }
+  for (const name of OPERATOR_ONLY_FIELDS) {
+    const value = operatorField(req, params, name)
+    if (value !== undefined) fields[name] = value
   }
   return fields
 }

@@ -1,4 +1,5 @@
 import { badRequest } from '../../errors'
+import type { Logger } from '../../observability/logger'
 import type { ChatMessage, ChatRequest, ContentPart, Tool, ToolChoice } from '../../openai/chat-request'
 import type { Deployment, LitellmParams } from '../types'
 import { appendCachePoint, cachePointFor } from './converse-cache-points'
@@ -21,7 +22,7 @@ import type {
   SystemBlock,
   ToolConfig,
 } from './converse-types'
-import { bedrockBaseModel } from './model-id'
+import { unsupportedParamsError } from './unsupported-params'
 
 /**
  * OpenAI chat request → Bedrock Converse body, following LiteLLM's `AmazonConverseConfig` and
@@ -413,7 +414,7 @@ function additionalFields(
   traits: ModelTraits,
   reasoning: Reasoning,
 ): Record<string, unknown> | undefined {
-  const fields: Record<string, unknown> = { ...providerSpecificFields(req) }
+  const fields: Record<string, unknown> = { ...providerSpecificFields(req, params) }
   const topK = num(req.top_k) ?? num(params.top_k)
   if (topK !== undefined) Object.assign(fields, topKField(topK, traits.model))
   Object.assign(fields, reasoning.fields)
@@ -423,6 +424,8 @@ function additionalFields(
 export interface ConverseRequestOptions {
   /** LiteLLM's `drop_params`: ignore unsupported OpenAI parameters instead of answering 400. */
   dropParams: boolean
+  /** Where request members the deployment overrides (its guardrail) are noted. */
+  logger?: Pick<Logger, 'debug'>
 }
 
 export function toConverseRequest(
@@ -433,15 +436,7 @@ export function toConverseRequest(
   const traits = modelTraits(deployment)
   const asked = reasoningFor(req, deployment.params, traits.reasoning)
   const unsupported = options.dropParams ? [] : unsupportedParams(req, traits, asked)
-  if (unsupported.length > 0) {
-    // LiteLLM's wording, with the list in Python repr so clients matching on it keep working.
-    const list = `[${unsupported.map((name) => `'${name}'`).join(', ')}]`
-    throw badRequest(
-      `litellm.UnsupportedParamsError: bedrock does not support parameters: ${list}, for model=${bedrockBaseModel(deployment)}. ` +
-        'To drop these, set litellm.drop_params=True (drop_params: true in litellm_settings, the deployment or the request).',
-      unsupported[0] ?? null,
-    )
-  }
+  if (unsupported.length > 0) throw unsupportedParamsError(unsupported, deployment)
   // With drop_params an unsupported reasoning parameter is simply not sent (its fields are empty).
   const reasoning = asked
   const jsonMode = traits.tools ? jsonModeOf(req) : undefined
@@ -463,6 +458,6 @@ export function toConverseRequest(
   if (tools) body.toolConfig = tools
   const additional = additionalFields(req, deployment.params, traits, reasoning)
   if (additional) body.additionalModelRequestFields = additional
-  Object.assign(body, converseBlocks(req, deployment.params))
+  Object.assign(body, converseBlocks(req, deployment.params, options.logger))
   return body
 }

@@ -1,5 +1,6 @@
 import { badRequest } from '../../errors'
 import { tokensForChars } from '../../spend/usage-estimate'
+import { withPartialUsage } from '../partial-usage'
 import type { EmbeddingOutput, EmbeddingRequest, ProviderCall } from '../types'
 import { cohereBatches, cohereOptions, coherePiece } from './embeddings-cohere'
 import { type EmbeddingFamily, embeddingFamily } from './embeddings-family'
@@ -112,30 +113,48 @@ function headerTokens(response: Response): number | undefined {
   return Number.isInteger(count) && count >= 0 ? count : undefined
 }
 
+interface CountedPiece extends EmbeddingPiece {
+  texts: string[]
+}
+
+/** Tokens of the pieces: Bedrock's counts, else ~4 characters a token (spend/usage-estimate.ts), flagged. */
+function usageOf(pieces: readonly CountedPiece[]): { usage: EmbeddingOutput['usage']; estimated: boolean } {
+  let promptTokens = 0
+  let estimated = false
+  for (const piece of pieces) {
+    if (piece.tokens !== undefined) promptTokens += piece.tokens
+    else {
+      estimated = true
+      promptTokens += Math.max(1, tokensForChars(piece.texts.reduce((n, t) => n + t.length, 0)))
+    }
+  }
+  return { usage: { prompt_tokens: promptTokens, total_tokens: promptTokens }, estimated }
+}
+
 export async function bedrockEmbed(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingOutput> {
   // Route and family first, then the request: all before any credentials or I/O.
   const family = embeddingFamily(call.deployment)
   const modelId = bedrockModelId(call.deployment)
   checkParams(request, family, modelId, call.dropParams)
   const work = units(request, call, family)
-  const pieces = await mapLimited(work, MAX_PARALLEL_CALLS, call.signal, async (unit, signal) => {
-    const response = await postToBedrock({ ...call, signal }, modelId, 'invoke', unit.body)
-    const piece = unit.parse(await readBedrockJson<unknown>(response, 'InvokeModel'))
-    return { ...piece, tokens: piece.tokens ?? headerTokens(response), texts: unit.texts }
-  })
-  let promptTokens = 0
-  let estimated = false
-  for (const piece of pieces) {
-    if (piece.tokens !== undefined) promptTokens += piece.tokens
-    else {
-      // Neither body nor header counted: ~4 characters a token (spend/usage-estimate.ts), flagged.
-      estimated = true
-      promptTokens += Math.max(1, tokensForChars(piece.texts.reduce((n, t) => n + t.length, 0)))
-    }
+  const succeeded: CountedPiece[] = []
+  let pieces: CountedPiece[]
+  try {
+    pieces = await mapLimited(work, MAX_PARALLEL_CALLS, call.signal, async (unit, signal) => {
+      const response = await postToBedrock({ ...call, signal }, modelId, 'invoke', unit.body)
+      const piece = unit.parse(await readBedrockJson<unknown>(response, 'InvokeModel'))
+      const counted = { ...piece, tokens: piece.tokens ?? headerTokens(response), texts: unit.texts }
+      succeeded.push(counted)
+      return counted
+    })
+  } catch (error) {
+    // The calls that succeeded before one failed were billed: the spend hook records them.
+    throw withPartialUsage(error, usageOf(succeeded).usage)
   }
+  const { usage, estimated } = usageOf(pieces)
   return {
     vectors: pieces.flatMap((piece) => piece.vectors),
-    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+    usage,
     ...(estimated ? { usageEstimated: true } : {}),
     model: modelId,
   }

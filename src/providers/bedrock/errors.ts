@@ -1,4 +1,5 @@
 import { GatewayError } from '../../errors'
+import { CLASS_BY_STATUS } from '../../router/error-class'
 
 /**
  * Bedrock (restJson1) errors → GatewayError, worded like LiteLLM's
@@ -28,18 +29,40 @@ const STATUS_BY_CODE: Record<string, number> = {
   ServiceUnavailableException: 503,
 }
 
-/** LiteLLM's exception class names per status (OpenAI SDK classes). */
-const CLASS_BY_STATUS: Record<number, string> = {
-  400: 'BadRequestError',
-  401: 'AuthenticationError',
-  403: 'PermissionDeniedError',
-  404: 'NotFoundError',
-  408: 'Timeout',
-  422: 'UnprocessableEntityError',
-  429: 'RateLimitError',
-  500: 'InternalServerError',
+/**
+ * LiteLLM's exception class per status for a provider's own error: the router's table, except that
+ * a 502 the provider words itself is LiteLLM's `BadGatewayError` (the router's 502 is a connection error).
+ */
+const PROVIDER_CLASS_BY_STATUS: Readonly<Record<number, string>> = {
+  ...CLASS_BY_STATUS,
   502: 'BadGatewayError',
-  503: 'ServiceUnavailableError',
+}
+
+/** Whether a status has a LiteLLM class of its own (else it is an `APIError`). */
+export const hasErrorClass = (status: number): boolean => status in PROVIDER_CLASS_BY_STATUS
+
+/**
+ * `litellm.<Class>: <Exception> - <message>` for an AWS provider (`BedrockException`,
+ * `SagemakerException`); a 400 whose message matches `contextWindow` is a ContextWindowExceededError,
+ * which routes to `context_window_fallbacks`.
+ */
+export function awsProviderError(
+  exception: string,
+  contextWindow: RegExp,
+  status: number,
+  message: string,
+  retryAfter?: number,
+): GatewayError {
+  const className =
+    status === 400 && contextWindow.test(message)
+      ? 'ContextWindowExceededError'
+      : (PROVIDER_CLASS_BY_STATUS[status] ?? 'APIError')
+  return new GatewayError({
+    status,
+    message: `litellm.${className}: ${exception} - ${message}`,
+    origin: 'upstream',
+    retryAfter,
+  })
 }
 
 const CONTEXT_WINDOW = /too long|context window|maximum context length/i
@@ -81,22 +104,15 @@ export function redactAwsMessage(message: string): string {
   return firstParagraph.replace(/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, '$1****').trim()
 }
 
-function parseRetryAfter(value: string | null): number | undefined {
+/** `Retry-After` in seconds, as AWS services send it; undefined if absent or odd. */
+export function parseRetryAfter(value: string | null): number | undefined {
   if (value === null) return undefined
   const seconds = Number(value)
   return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined
 }
 
-function build(status: number, awsMessage: string, retryAfter?: number): GatewayError {
-  const contextWindow = status === 400 && CONTEXT_WINDOW.test(awsMessage)
-  const className = contextWindow ? 'ContextWindowExceededError' : (CLASS_BY_STATUS[status] ?? 'APIError')
-  return new GatewayError({
-    status,
-    message: `litellm.${className}: BedrockException - ${awsMessage}`,
-    origin: 'upstream',
-    retryAfter,
-  })
-}
+const build = (status: number, awsMessage: string, retryAfter?: number): GatewayError =>
+  awsProviderError('BedrockException', CONTEXT_WINDOW, status, awsMessage, retryAfter)
 
 /** Maps a non-2xx Bedrock Runtime HTTP response. Code order is the AWS SDK's: header, body `code`, `__type`. */
 export function bedrockError(status: number, headers: Headers, bodyText: string): GatewayError {

@@ -1,6 +1,10 @@
 import { badRequest, GatewayError } from '../../errors'
 import type { ChatRequest, Tool, ToolChoice } from '../../openai/chat-request'
 import type { Deployment } from '../types'
+import { JSON_TOOL_NAME, jsonModeOf, jsonTool, knownResponseFormat } from './converse-json-mode'
+import { modelTraits } from './converse-model-traits'
+import { operatorField } from './converse-passthrough'
+import { reasoningFor, THINKING_MAX_TOKENS_HEADROOM } from './converse-reasoning'
 import { inferenceConfig, toConversation } from './converse-request'
 import type { ConverseMessage } from './converse-types'
 import type {
@@ -14,6 +18,7 @@ import type {
   CacheControl,
 } from './invoke-types'
 import { bedrockBaseModel, foundationModel } from './model-id'
+import { unsupportedParamsError } from './unsupported-params'
 
 /**
  * OpenAI chat request → Anthropic Messages body for Bedrock InvokeModel, as LiteLLM's
@@ -170,15 +175,14 @@ const num = (value: unknown): number | undefined =>
  * OpenAI parameters Anthropic on Bedrock cannot honour (not in `AmazonAnthropicClaudeConfig`'s
  * supported list): 400 UnsupportedParamsError unless `drop_params`, as for Converse. A parameter
  * counts only when it asks for something (`n: 1`, `logprobs: false` and a text response_format do not).
+ * Claude takes tools, so JSON response formats are emulated rather than refused.
  */
 function unsupportedParams(req: ChatRequest): string[] {
   const set = (name: string): boolean => req[name] !== undefined && req[name] !== null
-  const format = req.response_format
-  const textFormat = isRecord(format) && format.type === 'text'
   const found: string[] = []
   if (typeof req.n === 'number' && req.n > 1) found.push('n')
-  // json_object/json_schema need LiteLLM's forced-tool emulation, not implemented on this route either.
-  if (set('response_format') && !textFormat) found.push('response_format')
+  // json_object / json_schema are emulated with a forced tool (as on Converse); other types are not.
+  if (!knownResponseFormat(req)) found.push('response_format')
   for (const name of ['seed', 'presence_penalty', 'frequency_penalty', 'logit_bias']) {
     if (set(name)) found.push(name)
   }
@@ -210,25 +214,39 @@ export interface InvokeRequestOptions {
   dropParams: boolean
 }
 
+/**
+ * Claude rejects a forced tool choice while extended thinking is on; LiteLLM then asks for `auto`,
+ * as the Converse mapping does.
+ */
+function toolChoiceWithThinking(
+  choice: AnthropicToolChoice | undefined,
+  thinking: boolean,
+): AnthropicToolChoice | undefined {
+  return thinking && (choice?.type === 'any' || choice?.type === 'tool') ? { type: 'auto' } : choice
+}
+
 export function toAnthropicInvokeRequest(
   req: ChatRequest,
   deployment: Deployment,
   options: InvokeRequestOptions,
 ): AnthropicInvokeRequest {
+  // The same reasoning mapping as Converse: `reasoning_effort` becomes a thinking budget, `thinking`
+  // is clamped to Bedrock's minimum, and a model that cannot think refuses both (400, or dropped).
+  const reasoning = reasoningFor(req, deployment.params, modelTraits(deployment).reasoning)
   const unsupported = options.dropParams ? [] : unsupportedParams(req)
-  if (unsupported.length > 0) {
-    const list = `[${unsupported.map((name) => `'${name}'`).join(', ')}]`
-    throw badRequest(
-      `litellm.UnsupportedParamsError: bedrock does not support parameters: ${list}, for model=${bedrockBaseModel(deployment)}. ` +
-        'To drop these, set litellm.drop_params=True (drop_params: true in litellm_settings, the deployment or the request).',
-      unsupported[0] ?? null,
-    )
-  }
+  if (reasoning.unsupported !== undefined && !options.dropParams) unsupported.push(reasoning.unsupported)
+  if (unsupported.length > 0) throw unsupportedParamsError(unsupported, deployment)
   const { system, turns } = toConversation(req.messages)
   const inference = inferenceConfig(req, deployment.params)
+  // Claude requires max_tokens above the thinking budget; LiteLLM adds its default on top, as on Converse.
+  const maxTokens =
+    inference?.maxTokens ??
+    (reasoning.budget !== undefined
+      ? reasoning.budget + THINKING_MAX_TOKENS_HEADROOM
+      : DEFAULT_INVOKE_MAX_TOKENS)
   const body: AnthropicInvokeRequest = {
     anthropic_version: ANTHROPIC_BEDROCK_VERSION,
-    max_tokens: inference?.maxTokens ?? DEFAULT_INVOKE_MAX_TOKENS,
+    max_tokens: maxTokens,
     messages: anthropicMessages(turns),
   }
   const systemBlocks = anthropicSystem(system)
@@ -238,16 +256,22 @@ export function toAnthropicInvokeRequest(
   const topK = num(req.top_k) ?? num(deployment.params.top_k)
   if (topK !== undefined) body.top_k = topK
   if (inference?.stopSequences !== undefined) body.stop_sequences = inference.stopSequences
-  const tools = anthropicTools(req.tools)
+  // response_format json_object / json_schema: the Converse route's schema tool (LiteLLM's
+  // `json_tool_call`), after the caller's tools and forced unless thinking is on.
+  const jsonMode = jsonModeOf(req)
+  const tools = anthropicTools([...(req.tools ?? []), ...(jsonMode ? [jsonTool(jsonMode)] : [])])
   if (tools) {
     body.tools = tools
-    const choice = anthropicToolChoice(req.tool_choice)
+    const asked = anthropicToolChoice(req.tool_choice)
+    const forced: AnthropicToolChoice | undefined =
+      jsonMode && !reasoning.thinkingEnabled ? { type: 'tool', name: JSON_TOOL_NAME } : asked
+    const choice = toolChoiceWithThinking(forced, reasoning.thinkingEnabled)
     if (choice) body.tool_choice = choice
   }
-  // Anthropic-native extras LiteLLM forwards on this route: extended thinking and beta flags (which
-  // Bedrock reads from the body, not from an `anthropic-beta` header).
-  if (isRecord(req.thinking)) body.thinking = req.thinking
-  const beta = req.anthropic_beta
+  if (isRecord(reasoning.fields.thinking)) body.thinking = reasoning.fields.thinking
+  // Beta flags (which Bedrock reads from the body, not from an `anthropic-beta` header) switch on
+  // premium features, so only where the deployment sets them, as on Converse (OPERATOR_ONLY_FIELDS).
+  const beta = operatorField(req, deployment.params, 'anthropic_beta')
   if (Array.isArray(beta) && beta.every((flag) => typeof flag === 'string')) body.anthropic_beta = beta
   return body
 }

@@ -1,6 +1,7 @@
 import { GatewayError } from '../../errors'
 import type { FinishReason, ThinkingBlock, ToolCall, Usage } from '../../openai/chat-response'
 import type { ChatOutput } from '../types'
+import { type ConverseOutputOptions, JSON_TOOL_NAME, jsonContent, jsonModeFor } from './converse-json-mode'
 import { mapUsage } from './converse-response'
 import type { AnthropicResponse, AnthropicUsage, InvocationMetrics } from './invoke-types'
 
@@ -49,7 +50,15 @@ export function usageFromMetrics(metrics: InvocationMetrics): AnthropicUsage {
   }
 }
 
-export function anthropicToChatOutput(response: AnthropicResponse, model: string): ChatOutput {
+/**
+ * `options` says whether the request asked for JSON mode (response_format): the schema tool's call is
+ * then the answer's content, as on Converse. Without options a lone `json_tool_call` reads as JSON mode.
+ */
+export function anthropicToChatOutput(
+  response: AnthropicResponse,
+  model: string,
+  options?: ConverseOutputOptions,
+): ChatOutput {
   const blocks = response.content
   if (!Array.isArray(blocks)) {
     throw new GatewayError({
@@ -62,6 +71,7 @@ export function anthropicToChatOutput(response: AnthropicResponse, model: string
   const reasoning: string[] = []
   const thinkingBlocks: ThinkingBlock[] = []
   const toolCalls: ToolCall[] = []
+  const inputs: unknown[] = []
   for (const block of blocks) {
     if (typeof block !== 'object' || block === null) continue
     if (block.type === 'text' && typeof block.text === 'string') texts.push(block.text)
@@ -76,6 +86,7 @@ export function anthropicToChatOutput(response: AnthropicResponse, model: string
     } else if (block.type === 'redacted_thinking' && typeof block.data === 'string') {
       thinkingBlocks.push({ type: 'redacted_thinking', data: block.data })
     } else if (block.type === 'tool_use') {
+      inputs.push(block.input)
       toolCalls.push({
         id: block.id ?? '',
         type: 'function',
@@ -83,15 +94,25 @@ export function anthropicToChatOutput(response: AnthropicResponse, model: string
       })
     }
   }
+  let content = texts.length > 0 ? texts.join('') : null
+  let finishReason = mapAnthropicStopReason(response.stop_reason)
+  const jsonMode = jsonModeFor(options)
+  const answeredAsJson =
+    jsonMode !== undefined && toolCalls.length === 1 && toolCalls[0]?.function.name === JSON_TOOL_NAME
+  if (answeredAsJson) {
+    // The forced schema tool is how the model answers, not a call for the client to run.
+    content = jsonContent(inputs[0], jsonMode)
+    if (finishReason === 'tool_calls') finishReason = 'stop'
+  }
   return {
     message: {
       role: 'assistant',
-      content: texts.length > 0 ? texts.join('') : null,
-      ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+      content,
+      ...(toolCalls.length > 0 && !answeredAsJson ? { tool_calls: toolCalls } : {}),
       ...(reasoning.length > 0 ? { reasoning_content: reasoning.join('') } : {}),
       ...(thinkingBlocks.length > 0 ? { thinking_blocks: thinkingBlocks } : {}),
     },
-    finishReason: mapAnthropicStopReason(response.stop_reason),
+    finishReason,
     usage: mapAnthropicUsage(response.usage),
     model,
   }

@@ -1,6 +1,8 @@
 import { type EventStreamMessage, eventStreamMeta } from '../../aws/event-stream'
 import { GatewayError } from '../../errors'
 import type { ChatDelta } from '../types'
+import { type ConverseOutputOptions, JSON_TOOL_NAME, type JsonMode, jsonModeFor } from './converse-json-mode'
+import { JsonToolContent } from './converse-json-stream'
 import { bedrockError, bedrockStreamError, bedrockStreamException } from './errors'
 import { mapAnthropicStopReason, mapAnthropicUsage, usageFromMetrics } from './invoke-response'
 import type { AnthropicStreamEvent, AnthropicUsage } from './invoke-types'
@@ -11,7 +13,8 @@ import type { AnthropicStreamEvent, AnthropicUsage } from './invoke-types'
  * (protocols.md 1.7): message_start (input usage), content_block_start / _delta / _stop per block,
  * message_delta (stop_reason, output usage), message_stop (with Bedrock's invocation metrics).
  * Mapped as LiteLLM's Anthropic stream adapter: text_delta → content, input_json_delta → tool-call
- * arguments (forwarded as they arrive), thinking_delta → reasoning_content.
+ * arguments (forwarded as they arrive), thinking_delta → reasoning_content, redacted_thinking blocks
+ * → thinking_blocks.
  */
 
 const utf8 = new TextDecoder()
@@ -78,7 +81,22 @@ class ToolBlocks {
     this.withInput.add(block)
     return index
   }
+
+  /** Tool calls the client sees. */
+  get count(): number {
+    return this.next
+  }
 }
+
+/** Per-stream state: tool-call indexes and the JSON-mode schema tool's block, if any (as on Converse). */
+interface StreamState {
+  tools: ToolBlocks
+  jsonMode: JsonMode | undefined
+  /** The schema tool's block index and its content so far. */
+  json?: { block: number; content: JsonToolContent }
+}
+
+const contentDelta = (content: string): ChatDelta | undefined => (content === '' ? undefined : { content })
 
 /** Later counts win; a field an event leaves out keeps its earlier value. */
 function mergeUsage(into: AnthropicUsage, from: AnthropicUsage | undefined): void {
@@ -94,13 +112,18 @@ function mergeUsage(into: AnthropicUsage, from: AnthropicUsage | undefined): voi
   }
 }
 
-function startDelta(event: AnthropicStreamEvent, tools: ToolBlocks): ChatDelta | undefined {
+function startDelta(event: AnthropicStreamEvent, state: StreamState): ChatDelta | undefined {
   const block = event.content_block
   if (block?.type === 'tool_use') {
+    if (state.jsonMode !== undefined && block.name === JSON_TOOL_NAME && state.json === undefined) {
+      // The forced schema tool streams the answer itself: its input becomes content.
+      state.json = { block: event.index ?? -1, content: new JsonToolContent(state.jsonMode) }
+      return undefined
+    }
     return {
       toolCalls: [
         {
-          index: tools.open(event.index ?? -1),
+          index: state.tools.open(event.index ?? -1),
           id: block.id ?? '',
           type: 'function',
           function: { name: block.name ?? '', arguments: '' },
@@ -112,10 +135,15 @@ function startDelta(event: AnthropicStreamEvent, tools: ToolBlocks): ChatDelta |
   if (block?.type === 'text' && typeof block.text === 'string' && block.text !== '') {
     return { content: block.text }
   }
+  // Encrypted reasoning arrives whole in the start event and gets no deltas. Kept as the
+  // non-streaming answer keeps it: Claude wants it back verbatim in the next turn of a tool loop.
+  if (block?.type === 'redacted_thinking' && typeof block.data === 'string' && block.data !== '') {
+    return { thinkingBlocks: [{ type: 'redacted_thinking', data: block.data }] }
+  }
   return undefined
 }
 
-function blockDelta(event: AnthropicStreamEvent, tools: ToolBlocks): ChatDelta | undefined {
+function blockDelta(event: AnthropicStreamEvent, state: StreamState): ChatDelta | undefined {
   const delta = event.delta
   switch (delta?.type) {
     case 'text_delta':
@@ -123,7 +151,8 @@ function blockDelta(event: AnthropicStreamEvent, tools: ToolBlocks): ChatDelta |
     case 'input_json_delta': {
       const fragment = delta.partial_json
       if (typeof fragment !== 'string' || fragment === '') return undefined
-      const index = tools.input(event.index ?? -1)
+      if (state.json?.block === (event.index ?? -1)) return contentDelta(state.json.content.add(fragment))
+      const index = state.tools.input(event.index ?? -1)
       return index === undefined ? undefined : { toolCalls: [{ index, function: { arguments: fragment } }] }
     }
     // Thinking streams twice, as LiteLLM does: as reasoning_content, and as thinking_blocks whose
@@ -155,8 +184,9 @@ function streamErrorEvent(event: AnthropicStreamEvent): GatewayError {
 /** Yields one delta per meaningful event; never an empty delta. Throws GatewayError on stream faults. */
 export async function* invokeStreamDeltas(
   messages: AsyncIterable<EventStreamMessage>,
+  options?: ConverseOutputOptions,
 ): AsyncGenerator<ChatDelta> {
-  const tools = new ToolBlocks()
+  const state: StreamState = { tools: new ToolBlocks(), jsonMode: jsonModeFor(options) }
   const usage: AnthropicUsage = {}
   let finished = false
   let stopped = false
@@ -174,14 +204,18 @@ export async function* invokeStreamDeltas(
         mergeUsage(usage, event.message?.usage)
         break
       case 'content_block_start':
-        delta = startDelta(event, tools)
+        delta = startDelta(event, state)
         break
       case 'content_block_delta':
-        delta = blockDelta(event, tools)
+        delta = blockDelta(event, state)
         break
       case 'content_block_stop': {
+        if (state.json?.block === (event.index ?? -1)) {
+          delta = contentDelta(state.json.content.end())
+          break
+        }
         // A tool without parameters may stream no fragment: "{}" as in the non-streaming answer.
-        const index = tools.endedEmpty(event.index ?? -1)
+        const index = state.tools.endedEmpty(event.index ?? -1)
         if (index !== undefined) delta = { toolCalls: [{ index, function: { arguments: '{}' } }] }
         break
       }
@@ -189,7 +223,10 @@ export async function* invokeStreamDeltas(
         mergeUsage(usage, event.usage)
         if (typeof event.delta?.stop_reason === 'string') {
           finished = true
-          delta = { finishReason: mapAnthropicStopReason(event.delta.stop_reason) }
+          const reason = mapAnthropicStopReason(event.delta.stop_reason)
+          // The schema tool answered and no other tool was called: a finished answer, not a tool call.
+          const answered = reason === 'tool_calls' && state.json !== undefined && state.tools.count === 0
+          delta = { finishReason: answered ? 'stop' : reason }
         }
         break
       case 'message_stop': {

@@ -15,6 +15,7 @@ import { converseStreamDeltas } from './converse-stream'
 import type { ConverseResponse } from './converse-types'
 import { bedrockEmbed } from './embeddings-call'
 import { bedrockRegion, bedrockRuntimeBase } from './endpoint'
+import { invokeGuardrailHeaders } from './invoke-guardrail'
 import { anthropicInvokeModel, toAnthropicInvokeRequest } from './invoke-request'
 import { anthropicToChatOutput } from './invoke-response'
 import { invokeStreamDeltas } from './invoke-stream'
@@ -22,23 +23,29 @@ import type { AnthropicResponse } from './invoke-types'
 import { bedrockModelId, bedrockRoute } from './model-id'
 import { postToBedrock, readBedrockJson, streamBody } from './runtime-post'
 
-export { networkReason } from './runtime-post'
-
 /**
  * The request body for the deployment's route. The route decides first, so an unsupported one fails
  * before anything is mapped; mapping comes next, so a bad request is the client's fault whatever the
  * credentials; only then does `postToBedrock` resolve region, endpoint and credentials.
  */
-function chatBody(request: ChatRequest, call: ProviderCall): { invoke: boolean; body: string } {
-  const { deployment, dropParams } = call
+function chatBody(
+  request: ChatRequest,
+  call: ProviderCall,
+): { invoke: boolean; body: string; headers: Record<string, string> } {
+  const { deployment, dropParams, logger } = call
   if (bedrockRoute(deployment) === 'invoke') {
     anthropicInvokeModel(deployment)
     return {
       invoke: true,
       body: JSON.stringify(toAnthropicInvokeRequest(request, deployment, { dropParams })),
+      headers: invokeGuardrailHeaders(request, deployment.params, logger),
     }
   }
-  return { invoke: false, body: JSON.stringify(toConverseRequest(request, deployment, { dropParams })) }
+  return {
+    invoke: false,
+    body: JSON.stringify(toConverseRequest(request, deployment, { dropParams, logger })),
+    headers: {},
+  }
 }
 
 export const bedrockProvider: ChatProvider = {
@@ -54,11 +61,15 @@ export const bedrockProvider: ChatProvider = {
 
   async complete(request: ChatRequest, call: ProviderCall): Promise<ChatOutput> {
     const modelId = bedrockModelId(call.deployment)
-    const { invoke, body } = chatBody(request, call)
+    const { invoke, body, headers } = chatBody(request, call)
     // LiteLLM reports the Bedrock model id it called, without LiteLLM's route marker.
     if (invoke) {
-      const response = await postToBedrock(call, modelId, 'invoke', body)
-      return anthropicToChatOutput(await readBedrockJson<AnthropicResponse>(response, 'InvokeModel'), modelId)
+      const response = await postToBedrock(call, modelId, 'invoke', body, headers)
+      return anthropicToChatOutput(
+        await readBedrockJson<AnthropicResponse>(response, 'InvokeModel'),
+        modelId,
+        converseOutputOptions(request),
+      )
     }
     const response = await postToBedrock(call, modelId, 'converse', body)
     return toChatOutput(
@@ -70,11 +81,11 @@ export const bedrockProvider: ChatProvider = {
 
   async stream(request: ChatRequest, call: ProviderCall): Promise<AsyncIterable<ChatDelta>> {
     const modelId = bedrockModelId(call.deployment)
-    const { invoke, body } = chatBody(request, call)
+    const { invoke, body, headers } = chatBody(request, call)
     if (invoke) {
-      const response = await postToBedrock(call, modelId, 'invoke-with-response-stream', body)
+      const response = await postToBedrock(call, modelId, 'invoke-with-response-stream', body, headers)
       const frames = decodeEventStream(streamBody(response, 'InvokeModelWithResponseStream'), call.signal)
-      return invokeStreamDeltas(frames)
+      return invokeStreamDeltas(frames, converseOutputOptions(request))
     }
     const response = await postToBedrock(call, modelId, 'converse-stream', body)
     return converseStreamDeltas(

@@ -1,6 +1,7 @@
 import { signedFetch } from '../../aws/signed-fetch'
 import { GatewayError } from '../../errors'
 import type { ProviderCall } from '../types'
+import { connectionFailures, sendUpstream } from '../upstream-response'
 import { bedrockRegion, bedrockRuntimeBase, encodeModelId } from './endpoint'
 import { bedrockError } from './errors'
 
@@ -25,46 +26,29 @@ const HEADERS: Record<RuntimeOperation, Record<string, string>> = {
 }
 
 /**
- * Why a connection failed, without its message: runtimes put URLs, headers or whatever a proxy said
- * into network error messages, and those reach the client. Only an errno-style code
- * (`ECONNREFUSED`, from Node's `cause`) or the error's class name is kept.
- */
-export function networkReason(error: unknown): string {
-  const codeOf = (value: unknown): string | undefined => {
-    const code = typeof value === 'object' && value !== null && 'code' in value ? value.code : undefined
-    return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(code) ? code : undefined
-  }
-  const name =
-    error instanceof Error && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(error.name) ? error.name : undefined
-  return codeOf(error instanceof Error ? error.cause : undefined) ?? codeOf(error) ?? name ?? 'network error'
-}
-
-/** `redirect: 'manual'` gives a 3xx on servers/Node and an opaque (status 0) response in browsers. */
-const isRedirect = (response: Response): boolean =>
-  response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)
-
-/**
  * POSTs a SigV4-signed JSON body to `/model/{modelId}/{operation}` and returns the 2xx response;
  * anything else throws a GatewayError. Shared by Converse, Invoke and the embedding calls, so every
- * route has the same endpoint, credential, redirect and error handling.
+ * route has the same endpoint, credential, redirect and error handling. `extraHeaders` (Invoke's
+ * guardrail headers) are signed like the others: Bedrock must see what the gateway sent.
  */
 export async function postToBedrock(
   call: ProviderCall,
   modelId: string,
   operation: RuntimeOperation,
   body: string,
+  extraHeaders: Record<string, string> = {},
 ): Promise<Response> {
   const { deployment, env } = call
   const region = bedrockRegion(deployment.params, modelId, env)
   const base = bedrockRuntimeBase(deployment.params, env, region)
   const credentials = await call.aws.credentials(deployment.params, deployment.modelName)
-  let response: Response
-  try {
-    response = await signedFetch(
+  const host = new URL(base).host
+  const send = () =>
+    signedFetch(
       {
         url: `${base}/model/${encodeModelId(modelId)}/${operation}`,
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...HEADERS[operation] },
+        headers: { ...extraHeaders, 'content-type': 'application/json', ...HEADERS[operation] },
         body,
         credentials,
         service: SIGNING_SERVICE,
@@ -73,35 +57,17 @@ export async function postToBedrock(
       },
       call.fetch,
     )
-  } catch (error) {
-    // An abort is the caller's decision (client gone, timeout): let it through untouched.
-    if (call.signal.aborted) throw error
-    throw new GatewayError({
-      status: 502,
-      message: `litellm.APIConnectionError: BedrockException - could not reach ${new URL(base).host} (${networkReason(error)}).`,
-      origin: 'upstream',
-      retryable: true,
-      cause: error,
-    })
-  }
-  if (isRedirect(response)) {
-    await response.body?.cancel().catch(() => undefined)
-    // Not followed (signedFetch): the signed headers must not travel to another host. Bedrock never
-    // redirects, so this is a misconfigured endpoint or a proxy in the way; another deployment may work.
-    throw new GatewayError({
-      status: 502,
-      message: `litellm.BadGatewayError: BedrockException - ${new URL(base).host} answered with a redirect${
-        response.status > 0 ? ` (HTTP ${response.status})` : ''
-      }; redirects are not followed for signed AWS requests. Check aws_bedrock_runtime_endpoint / api_base.`,
-      origin: 'upstream',
-      retryable: true,
-    })
-  }
-  if (!response.ok) {
-    const text = await response.text().catch(() => '')
-    throw bedrockError(response.status, response.headers, text)
-  }
-  return response
+  return sendUpstream(send, call.signal, {
+    // Redirects are not followed (signedFetch): the signed headers must not travel to another host.
+    // Bedrock never redirects, so this is a misconfigured endpoint or a proxy in the way.
+    ...connectionFailures({
+      who: () => 'BedrockException',
+      host,
+      redirectAdvice:
+        'redirects are not followed for signed AWS requests. Check aws_bedrock_runtime_endpoint / api_base.',
+    }),
+    failed: bedrockError,
+  })
 }
 
 /** The JSON body of a 2xx answer; a body that is not JSON is the upstream's fault (502). */

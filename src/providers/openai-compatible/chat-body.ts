@@ -66,7 +66,7 @@ function withoutThinkingBlocks(messages: unknown): unknown {
 }
 
 /** `additional_drop_params` (litellm_params): names the operator wants never sent to this deployment. */
-function droppedByDeployment(deployment: Deployment): string[] {
+export function droppedByDeployment(deployment: Deployment): string[] {
   const names = deployment.params.additional_drop_params
   return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : []
 }

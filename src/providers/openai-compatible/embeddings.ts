@@ -1,7 +1,7 @@
 import { inputChars } from '../../openai/embeddings-request'
 import { tokensForChars } from '../../spend/usage-estimate'
 import type { Deployment, EmbeddingOutput, EmbeddingRequest } from '../types'
-import { refuseClientCredentials } from './chat-body'
+import { droppedByDeployment, refuseClientCredentials } from './chat-body'
 import { badUpstreamAnswer, type ErrorContext } from './errors'
 import { isGatewayOnlyField } from './gateway-fields'
 
@@ -14,9 +14,18 @@ const isObject = (value: unknown): value is Json =>
 const EMBEDDING_DEFAULT_PARAMS = ['dimensions', 'user'] as const
 
 /**
- * The `/embeddings` body for the upstream. Vectors are always requested as floats: the HTTP layer
- * owns the client's `encoding_format` (it base64-encodes floats when asked), and a float answer is
- * what every OpenAI-compatible server supports.
+ * Request members of other providers' embedding APIs that OpenAI-compatible servers refuse as unknown
+ * parameters: Cohere's `input_type` (which a client of a group mixing Bedrock Cohere and OpenAI
+ * deployments sends to all of them). A server that does take it gets it through `extra_body`.
+ */
+const OTHER_PROVIDERS_FIELDS: ReadonlySet<string> = new Set(['input_type'])
+
+/**
+ * The `/embeddings` body for the upstream, built like the chat body: the deployment's defaults and
+ * `extra_body`, then the request's members (its `extra_body` merged in, as the OpenAI SDK does, never
+ * sent as a member of its own), gateway-only fields stripped, `additional_drop_params` honoured.
+ * Vectors are always requested as floats: the HTTP layer owns the client's `encoding_format` (it
+ * base64-encodes floats when asked), and a float answer is what every OpenAI-compatible server supports.
  */
 export function toUpstreamEmbeddingBody(request: EmbeddingRequest, deployment: Deployment): Json {
   refuseClientCredentials(request)
@@ -25,9 +34,20 @@ export function toUpstreamEmbeddingBody(request: EmbeddingRequest, deployment: D
     const value = deployment.params[name]
     if (value !== undefined && value !== null) body[name] = value
   }
+  const configuredExtra = deployment.params.extra_body
+  if (isObject(configuredExtra)) Object.assign(body, configuredExtra)
+  let requestExtra: Json = {}
   for (const [name, value] of Object.entries(request)) {
-    if (value !== undefined && !isGatewayOnlyField(name)) body[name] = value
+    if (value === undefined || isGatewayOnlyField(name) || OTHER_PROVIDERS_FIELDS.has(name)) continue
+    if (name === 'extra_body') {
+      if (isObject(value)) requestExtra = value
+    } else body[name] = value
   }
+  Object.assign(body, requestExtra)
+  // extra_body may not smuggle what the request itself may not carry.
+  refuseClientCredentials(body)
+  for (const name of Object.keys(body)) if (isGatewayOnlyField(name)) delete body[name]
+  for (const name of droppedByDeployment(deployment)) delete body[name]
   body.model = deployment.providerModel
   body.encoding_format = 'float'
   return body

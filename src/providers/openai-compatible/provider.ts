@@ -1,6 +1,5 @@
 import { GatewayError } from '../../errors'
 import type { ChatRequest } from '../../openai/chat-request'
-import { networkReason } from '../bedrock/provider'
 import type {
   ChatDelta,
   ChatOutput,
@@ -9,6 +8,7 @@ import type {
   EmbeddingRequest,
   ProviderCall,
 } from '../types'
+import { connectionFailures, networkReason, sendUpstream } from '../upstream-response'
 import { toUpstreamChatBody } from './chat-body'
 import { toChatOutput } from './chat-output'
 import { streamDeltas } from './chat-stream'
@@ -16,10 +16,6 @@ import { toEmbeddingOutput, toUpstreamEmbeddingBody } from './embeddings'
 import { reportedBase, type UpstreamTarget, upstreamBase, upstreamTarget, upstreamUrl } from './endpoint'
 import { badUpstreamAnswer, type ErrorContext, upstreamHttpError } from './errors'
 import { sseEvents } from './sse-events'
-
-/** `redirect: 'manual'` gives a 3xx on servers/Node and an opaque (status 0) response in browsers. */
-const isRedirect = (response: Response): boolean =>
-  response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)
 
 const contextOf = (target: UpstreamTarget): ErrorContext => ({
   exceptionName: target.exceptionName,
@@ -46,17 +42,15 @@ function headersFor(call: ProviderCall, target: UpstreamTarget, accept: string):
 }
 
 /** POSTs one JSON body and returns the 2xx response; anything else throws a GatewayError. */
-async function post(
+function post(
   call: ProviderCall,
   target: UpstreamTarget,
   path: 'chat/completions' | 'embeddings',
   body: Record<string, unknown>,
   accept: string,
 ): Promise<Response> {
-  const context = contextOf(target)
-  let response: Response
-  try {
-    response = await call.fetch(upstreamUrl(target.base, path), {
+  const send = () =>
+    call.fetch(upstreamUrl(target.base, path), {
       method: 'POST',
       headers: headersFor(call, target, accept),
       body: JSON.stringify(body),
@@ -65,34 +59,14 @@ async function post(
       // api_base check refused (a metadata endpoint); OpenAI-compatible servers do not redirect POSTs.
       redirect: 'manual',
     })
-  } catch (error) {
-    // An abort is the caller's decision (client gone, timeout): let it through untouched.
-    if (call.signal.aborted) throw error
-    // The host only: the URL's path or query may carry a token, and runtimes' messages quote URLs.
-    throw new GatewayError({
-      status: 502,
-      message: `litellm.APIConnectionError: APIConnectionError: ${target.exceptionName} - could not reach ${target.base.host} (${networkReason(error)}).`,
-      origin: 'upstream',
-      retryable: true,
-      cause: error,
-    })
-  }
-  if (isRedirect(response)) {
-    await response.body?.cancel().catch(() => undefined)
-    throw new GatewayError({
-      status: 502,
-      message: `litellm.BadGatewayError: BadGatewayError: ${target.exceptionName} - ${target.base.host} answered with a redirect${
-        response.status > 0 ? ` (HTTP ${response.status})` : ''
-      }; redirects are not followed. Check api_base.`,
-      origin: 'upstream',
-      retryable: true,
-    })
-  }
-  if (!response.ok) {
-    const text = await response.text().catch(() => '')
-    throw upstreamHttpError(response.status, response.headers, text, context)
-  }
-  return response
+  return sendUpstream(send, call.signal, {
+    ...connectionFailures({
+      who: (className) => `${className}: ${target.exceptionName}`,
+      host: target.base.host,
+      redirectAdvice: 'redirects are not followed. Check api_base.',
+    }),
+    failed: (status, headers, text) => upstreamHttpError(status, headers, text, contextOf(target)),
+  })
 }
 
 async function readJson(response: Response, call: ProviderCall, context: ErrorContext): Promise<unknown> {
@@ -140,6 +114,7 @@ export const openaiCompatibleProvider: ChatProvider = {
     if (!response.body) throw badUpstreamAnswer('the stream answered without a body.', contextOf(target))
     const events = sseEvents(response.body, {
       signal: call.signal,
+      tooLarge: (detail) => badUpstreamAnswer(detail, contextOf(target)),
       readFailure: (error) =>
         new GatewayError({
           status: 502,

@@ -1,5 +1,11 @@
-import { GatewayError } from '../../errors'
-import { errorCodeFrom, redactAwsMessage } from '../bedrock/errors'
+import type { GatewayError } from '../../errors'
+import {
+  awsProviderError,
+  errorCodeFrom,
+  hasErrorClass,
+  parseRetryAfter,
+  redactAwsMessage,
+} from '../bedrock/errors'
 
 /**
  * SageMaker Runtime errors (protocols.md 3.3) → GatewayError, worded like LiteLLM's
@@ -24,19 +30,6 @@ const STATUS_BY_CODE: Record<string, number> = {
   ServiceUnavailableException: 503,
   // 530: a dependency of SageMaker failed; another attempt (or deployment) may work.
   InternalDependencyException: 502,
-}
-
-/** LiteLLM's exception class names per status (OpenAI SDK classes). */
-const CLASS_BY_STATUS: Record<number, string> = {
-  400: 'BadRequestError',
-  401: 'AuthenticationError',
-  403: 'PermissionDeniedError',
-  404: 'NotFoundError',
-  408: 'Timeout',
-  429: 'RateLimitError',
-  500: 'InternalServerError',
-  502: 'BadGatewayError',
-  503: 'ServiceUnavailableError',
 }
 
 /** TGI's "inputs tokens + max_new_tokens must be <= N", vLLM's "maximum context length", … */
@@ -111,22 +104,8 @@ function withInferenceComponentHint(message: string): string {
   return message
 }
 
-function build(status: number, message: string, retryAfter?: number): GatewayError {
-  const contextWindow = status === 400 && CONTEXT_WINDOW.test(message)
-  const className = contextWindow ? 'ContextWindowExceededError' : (CLASS_BY_STATUS[status] ?? 'APIError')
-  return new GatewayError({
-    status,
-    message: `litellm.${className}: SagemakerException - ${message}`,
-    origin: 'upstream',
-    retryAfter,
-  })
-}
-
-function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null) return undefined
-  const seconds = Number(value)
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined
-}
+const build = (status: number, message: string, retryAfter?: number): GatewayError =>
+  awsProviderError('SagemakerException', CONTEXT_WINDOW, status, message, retryAfter)
 
 /** Maps a non-2xx InvokeEndpoint(WithResponseStream) response. Code order: header, body `code`, `__type`. */
 export function sagemakerError(status: number, headers: Headers, bodyText: string): GatewayError {
@@ -146,7 +125,7 @@ export function sagemakerError(status: number, headers: Headers, bodyText: strin
   let finalStatus = mapped ?? (status >= 400 && status <= 599 && status !== 424 ? status : 502)
   // SageMaker reports an unknown endpoint as a ValidationError (400); it is a missing resource.
   if (finalStatus === 400 && ENDPOINT_NOT_FOUND.test(text)) finalStatus = 404
-  if (!(finalStatus in CLASS_BY_STATUS) && finalStatus >= 500) finalStatus = 502
+  if (!hasErrorClass(finalStatus) && finalStatus >= 500) finalStatus = 502
   const awsMessage = redactAwsMessage(code !== undefined && mapped === undefined ? `${code}: ${text}` : text)
   return build(finalStatus, awsMessage, retryAfter)
 }

@@ -2,8 +2,8 @@ import { decodeEventStream } from '../../aws/event-stream'
 import { signedFetch } from '../../aws/signed-fetch'
 import { GatewayError } from '../../errors'
 import type { ChatRequest } from '../../openai/chat-request'
-import { networkReason } from '../bedrock/provider'
 import type { ChatDelta, ChatOutput, ChatProvider, Deployment, ProviderCall } from '../types'
+import { connectionFailures, sendUpstream } from '../upstream-response'
 import {
   endpointName,
   type SagemakerOperation,
@@ -25,10 +25,6 @@ import { tgiStreamDeltas } from './tgi-stream'
 /** SageMaker Runtime signs as `sagemaker` (protocols.md 3.1). */
 const SIGNING_SERVICE = 'sagemaker'
 
-/** `redirect: 'manual'` gives a 3xx on servers/Node and an opaque (status 0) response in browsers. */
-const isRedirect = (response: Response): boolean =>
-  response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)
-
 /** POSTs one InvokeEndpoint(WithResponseStream) call and returns the 2xx response; else throws a GatewayError. */
 async function send(call: ProviderCall, operation: SagemakerOperation, body: string): Promise<Response> {
   const { deployment, env } = call
@@ -38,9 +34,8 @@ async function send(call: ProviderCall, operation: SagemakerOperation, body: str
   const headers = sagemakerHeaders(deployment.params, operation)
   const credentials = await call.aws.credentials(deployment.params, deployment.modelName)
   const host = new URL(url).host
-  let response: Response
-  try {
-    response = await signedFetch(
+  const post = () =>
+    signedFetch(
       {
         url,
         method: 'POST',
@@ -53,34 +48,16 @@ async function send(call: ProviderCall, operation: SagemakerOperation, body: str
       },
       call.fetch,
     )
-  } catch (error) {
-    // An abort is the caller's decision (client gone, timeout): let it through untouched.
-    if (call.signal.aborted) throw error
-    throw new GatewayError({
-      status: 502,
-      message: `litellm.APIConnectionError: SagemakerException - could not reach ${host} (${networkReason(error)}).`,
-      origin: 'upstream',
-      retryable: true,
-      cause: error,
-    })
-  }
-  if (isRedirect(response)) {
-    await response.body?.cancel().catch(() => undefined)
-    // Not followed (signedFetch): the signed headers must not travel to another host.
-    throw new GatewayError({
-      status: 502,
-      message: `litellm.BadGatewayError: SagemakerException - ${host} answered with a redirect${
-        response.status > 0 ? ` (HTTP ${response.status})` : ''
-      }; redirects are not followed for signed AWS requests. Check api_base / sagemaker_base_url.`,
-      origin: 'upstream',
-      retryable: true,
-    })
-  }
-  if (!response.ok) {
-    const text = await response.text().catch(() => '')
-    throw sagemakerError(response.status, response.headers, text)
-  }
-  return response
+  return sendUpstream(post, call.signal, {
+    // Redirects are not followed (signedFetch): the signed headers must not travel to another host.
+    ...connectionFailures({
+      who: () => 'SagemakerException',
+      host,
+      redirectAdvice:
+        'redirects are not followed for signed AWS requests. Check api_base / sagemaker_base_url.',
+    }),
+    failed: sagemakerError,
+  })
 }
 
 async function readJson(response: Response, signal: AbortSignal): Promise<unknown> {

@@ -12,7 +12,8 @@ import { buildPrompt } from './prompt'
  * it strictly below 1 and 1 means "no nucleus filtering" anyway); `stop` → list; `n` → `best_of`
  * with `do_sample` (LiteLLM's mapping); `seed`. TGI's own knobs (`top_k`, `repetition_penalty` …)
  * pass through from the request or `litellm_params`. `return_full_text` defaults to false so the
- * answer does not echo the prompt. Request values win over the deployment's defaults.
+ * answer does not echo the prompt, `details` to true so the finish reason and exact token counts come
+ * back. Request values win over the deployment's defaults.
  */
 
 export interface TgiParameters {
@@ -118,6 +119,9 @@ export function tgiParameters(req: ChatRequest, params: LitellmParams): TgiParam
   const seed = num(req.seed) ?? num(params.seed)
   if (seed !== undefined) out.seed = seed
   if (out.return_full_text === undefined) out.return_full_text = false
+  // Without details TGI sends no finish reason (a cut-off answer would read as `stop`) and no token
+  // counts (spend would be estimated). `details: false` in the request or litellm_params turns it off.
+  if (out.details === undefined) out.details = true
   return out
 }
 
