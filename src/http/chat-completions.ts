@@ -1,8 +1,7 @@
 import { z } from 'zod'
-import { errorResponse, type GatewayError, toGatewayError } from '../errors'
-import { authorizeCall } from '../keys/authorize-call'
+import { toGatewayError } from '../errors'
 import type { Caller } from '../keys/virtual-key'
-import { type Reservation, reserveLimits } from '../limits/limiter'
+import type { Reservation } from '../limits/limiter'
 import { estimatePromptTokens } from '../limits/token-estimate'
 import { toChatCompletion } from '../openai/chat-chunks'
 import type { ChatRequest } from '../openai/chat-request'
@@ -11,17 +10,21 @@ import { readJsonBody } from '../openai/read-json-body'
 import { toSseStream } from '../openai/sse-stream'
 import { validate } from '../openai/validate'
 import { providerFor } from '../providers/registry'
-import type { ChatDelta, ChatOutput, ChatProvider, Deployment, ProviderCall } from '../providers/types'
-import { callWithFallbacks, clientFallbacksOf } from '../router/call-with-fallbacks'
-import { callWithRetries } from '../router/call-with-retries'
-import { mockRateLimitFailure, mockTestingFlags } from '../router/mock-testing'
-import { isFallbackList, withRequestOverrides } from '../router/reliability-settings'
+import type { ChatDelta, ChatOutput, ChatProvider, Deployment } from '../providers/types'
+import { mockTestingFlags } from '../router/mock-testing'
 import { deltaChars, estimateStreamUsage } from '../spend/usage-estimate'
 import { callSettings } from './call-settings'
 import { callSignal } from './call-signal'
 import type { Gateway, RequestContext } from './context'
 import { litellmHeaders } from './litellm-headers'
-import { authorizeRequestedFallbacks } from './requested-fallbacks'
+import {
+  admitModelCall,
+  callReliably,
+  failedCallResponse,
+  providerCallFor,
+  settleLater,
+  spendCallFor,
+} from './model-call'
 import { keySpendBefore, recordCallSpend, type SpendCall, setSpendHeaders } from './spend-hook'
 
 /** `messages` of a client-side fallback (`fallbacks: [{model, messages}]`), checked like the request's. */
@@ -88,64 +91,30 @@ export async function chatCompletions(
   try {
     caller = await gw.authenticate(request)
     const body = validate(chatRequestSchema, await readJsonBody(request, gw.maxBodyBytes))
-    const candidates = gw.groups.resolve(body.model)
-    // A deployment addressed by its id is authorized against its group too (access and budgets).
-    const group = candidates[0]?.modelName ?? body.model
-    await authorizeCall(caller, group, gw, body.model)
-    const settings = withRequestOverrides(gw.reliability, body)
-    const clientFallbacks = isFallbackList(body.fallbacks) ? undefined : clientFallbacksOf(body.fallbacks)
-    if (clientFallbacks)
-      for (const f of clientFallbacks) if (f.messages) validate(clientFallbackMessages, f.messages)
-    await authorizeRequestedFallbacks(caller, gw, body, clientFallbacks)
-    limits = await reserveLimits(
-      {
-        counters: gw.stores?.counters,
-        logger: gw.logger,
-        failClosed: gw.config.generalSettings.rate_limit_fail_closed === true,
-      },
-      caller,
-      group,
-      body,
-    )
-    const mocks = mockTestingFlags(body)
-    const routeRequest = { body, estimatedPromptTokens: estimatePromptTokens(body) }
-    reliability['x-litellm-max-retries'] = String(settings.numRetries)
-    reliability['x-litellm-max-fallbacks'] = String(settings.maxFallbacks)
-    // Counted as they happen, so error responses carry them too.
-    const attempted = (retries: number, fallbacks: number) => {
-      reliability['x-litellm-attempted-retries'] = String(retries)
-      reliability['x-litellm-attempted-fallbacks'] = String(fallbacks)
-    }
-    attempted(0, 0)
-    const answered = await callWithFallbacks(body.model, {
+    const admitted = await admitModelCall(gw, caller, body, body, (clientFallbacks) => {
+      for (const f of clientFallbacks ?? []) if (f.messages) validate(clientFallbackMessages, f.messages)
+    })
+    limits = admitted.limits
+    const { candidates, settings, clientFallbacks } = admitted
+    const answered = await callReliably({
+      gw,
+      request,
+      context,
+      model: body.model,
+      candidates,
       settings,
-      mocks,
-      disabled: body.disable_fallbacks === true,
+      mocks: mockTestingFlags(body),
+      disableFallbacks: body.disable_fallbacks === true,
       clientFallbacks,
-      clientGone: () => request.signal.aborted,
-      callGroup: async (model, depth, messages) => {
-        attempted(0, depth)
-        const rateLimited = mockRateLimitFailure(mocks, model)
-        if (rateLimited) throw rateLimited
-        const sent = messages ? { ...body, model, messages } : body
-        const result = await callWithRetries({
-          // The original group was resolved (and authorized) above; fallback groups here.
-          deployments: model === body.model ? candidates : gw.groups.resolve(model),
-          request:
-            sent === body ? routeRequest : { body: sent, estimatedPromptTokens: estimatePromptTokens(sent) },
-          router: gw.router,
-          settings,
-          random: gw.random,
-          signal: request.signal,
-          sleep: gw.sleep,
-          attempt: (d) => attemptOn(d, sent, request, gw),
-          onAttempt: (d, retries) => {
-            deployment = d
-            attempted(retries, depth)
-          },
-          background: context.waitUntil,
-        })
-        return result.value
+      headers: reliability,
+      routeRequest: (_model, messages) => ({
+        body: messages ? { ...body, messages } : body,
+        estimatedPromptTokens: estimatePromptTokens(messages ? { messages } : body),
+      }),
+      attempt: (d, model, messages) =>
+        attemptOn(d, messages ? { ...body, model, messages } : body, request, gw),
+      onAttempt: (d) => {
+        deployment = d
       },
     })
     const attempt = answered.value
@@ -161,7 +130,16 @@ export async function chatCompletions(
       provider: attempt.provider,
       signal: attempt.signal,
       upstreamStarted: attempt.upstreamStarted,
-      spend: spendCall(gw, context, caller, attempt.deployment, callId, startedAt, started, attempt.body),
+      spend: spendCallFor({
+        gw,
+        context,
+        caller,
+        deployment: attempt.deployment,
+        callId,
+        startedAt,
+        started,
+        endUser: attempt.body.user,
+      }),
       limits,
       reliability,
     }
@@ -171,56 +149,19 @@ export async function chatCompletions(
   } catch (thrown) {
     // Settles once: a stream that already ended has settled in its onEnd, and this is a no-op.
     if (limits) settleLater(gw, context, limits)
-    const spend =
-      caller && deployment
-        ? spendCall(gw, context, caller, deployment, callId, startedAt, started, undefined)
-        : undefined
-    if (request.signal.aborted) {
-      // The client is gone; nobody reads this answer (499 is nginx's "client closed request").
-      if (spend) recordCallSpend(spend, { requestId: callId, status: 'failure' })
-      gw.logger.debug('client went away', { callId })
-      return new Response(null, { status: 499 })
-    }
-    const error = toGatewayError(thrown)
-    if (spend) recordCallSpend(spend, { requestId: callId, status: 'failure', error })
-    logFailure(gw, callId, error, thrown)
-    const headers = litellmHeaders({ callId, deployment })
-    for (const [name, value] of Object.entries(reliability)) headers.set(name, value)
-    return errorResponse(error, headers)
-  }
-}
-
-function spendCall(
-  gw: Gateway,
-  context: RequestContext,
-  caller: Caller,
-  deployment: Deployment,
-  callId: string,
-  startedAt: number,
-  started: number,
-  body: ChatRequest | undefined,
-): SpendCall {
-  return {
-    gw,
-    context,
-    caller,
-    deployment,
-    callId,
-    startedAt,
-    started,
-    apiBase: apiBaseOf(gw, deployment, body),
-    endUser: body?.user,
-  }
-}
-
-function apiBaseOf(gw: Gateway, deployment: Deployment, body: ChatRequest | undefined): string | undefined {
-  try {
-    return providerFor(deployment, body ?? { model: deployment.modelName, messages: [] }).apiBase?.(
+    return failedCallResponse({
+      gw,
+      request,
+      callId,
+      thrown,
+      spend:
+        caller && deployment
+          ? spendCallFor({ gw, context, caller, deployment, callId, startedAt, started })
+          : undefined,
       deployment,
-      gw.env,
-    )
-  } catch {
-    return undefined
+      headers: reliability,
+      what: 'chat completion',
+    })
   }
 }
 
@@ -238,15 +179,7 @@ async function attemptOn(
   const provider = providerFor(deployment, body)
   const settings = callSettings(body, deployment, gw)
   const signal = callSignal(request.signal, settings.timeouts, body.model)
-  const providerCall: ProviderCall = {
-    deployment,
-    env: gw.env,
-    fetch: gw.fetch,
-    signal: signal.signal,
-    dropParams: settings.dropParams,
-    aws: gw.aws,
-    logger: gw.logger,
-  }
+  const providerCall = providerCallFor(gw, deployment, signal, settings.dropParams)
   const upstreamStarted = gw.now()
   let rest: AsyncIterator<ChatDelta> | undefined
   try {
@@ -395,14 +328,6 @@ function completionMeta(call: Call) {
   }
 }
 
-/** Settles a call's rate limits in the background (kept alive by `waitUntil` where there is one). */
-function settleLater(gw: Gateway, context: RequestContext, limits: Reservation, tokens?: number) {
-  const settling = limits.settle(tokens).catch((error: unknown) => {
-    gw.logger.warn('rate-limit settle failed', { error })
-  })
-  context.waitUntil?.(settling)
-}
-
 function responseHeaders(call: Call, upstreamMs: number): Headers {
   const responseMs = call.gw.now() - call.started
   const headers = litellmHeaders({
@@ -415,13 +340,4 @@ function responseHeaders(call: Call, upstreamMs: number): Headers {
   for (const [name, value] of Object.entries(call.limits?.headers ?? {})) headers.set(name, value)
   for (const [name, value] of Object.entries(call.reliability)) headers.set(name, value)
   return headers
-}
-
-/** Our bugs are errors, upstream trouble is a warning, a client's bad request is debug noise. */
-function logFailure(gw: Gateway, callId: string, error: GatewayError, thrown: unknown) {
-  const fields = { callId, status: error.status, message: error.message }
-  if (error.origin === 'client') gw.logger.debug('request rejected', fields)
-  else if (error.origin === 'upstream') gw.logger.warn('upstream call failed', fields)
-  else if (error.status >= 500) gw.logger.error('chat completion failed', { ...fields, error: thrown })
-  else gw.logger.info('request refused', fields)
 }

@@ -1,7 +1,6 @@
-import { errorResponse, GatewayError, toGatewayError } from '../errors'
-import { authorizeCall } from '../keys/authorize-call'
+import { GatewayError } from '../errors'
 import type { Caller } from '../keys/virtual-key'
-import { type Reservation, reserveLimits } from '../limits/limiter'
+import type { Reservation } from '../limits/limiter'
 import { estimatePromptTokens } from '../limits/token-estimate'
 import type { ChatRequest } from '../openai/chat-request'
 import type { Usage } from '../openai/chat-response'
@@ -10,22 +9,20 @@ import { toEmbeddingResponse } from '../openai/embeddings-response'
 import { readJsonBody } from '../openai/read-json-body'
 import { partialUsageOf, withPartialUsage } from '../providers/partial-usage'
 import { providerFor } from '../providers/registry'
-import type {
-  ChatProvider,
-  Deployment,
-  EmbeddingOutput,
-  EmbeddingRequest,
-  ProviderCall,
-} from '../providers/types'
-import { callWithFallbacks, clientFallbacksOf } from '../router/call-with-fallbacks'
-import { callWithRetries } from '../router/call-with-retries'
-import { mockRateLimitFailure, mockTestingFlags } from '../router/mock-testing'
-import { isFallbackList, withRequestOverrides } from '../router/reliability-settings'
+import type { ChatProvider, Deployment, EmbeddingOutput, EmbeddingRequest } from '../providers/types'
+import { mockTestingFlags } from '../router/mock-testing'
 import { callSettings } from './call-settings'
 import { callSignal } from './call-signal'
 import type { Gateway, RequestContext } from './context'
 import { litellmHeaders } from './litellm-headers'
-import { authorizeRequestedFallbacks } from './requested-fallbacks'
+import {
+  admitModelCall,
+  callReliably,
+  failedCallResponse,
+  providerCallFor,
+  settleLater,
+  spendCallFor,
+} from './model-call'
 import { keySpendBefore, recordCallSpend, type SpendCall, setSpendHeaders } from './spend-hook'
 
 /**
@@ -60,124 +57,75 @@ export async function embeddings(
     caller = await gw.authenticate(request)
     const body = parseEmbeddingRequest(await readJsonBody(request, gw.maxBodyBytes), pathModel)
     endUser = body.user
-    const candidates = gw.groups.resolve(body.model)
-    // A deployment addressed by its id is authorized against its group too (access and budgets).
-    const group = candidates[0]?.modelName ?? body.model
-    await authorizeCall(caller, group, gw, body.model)
-    const settings = withRequestOverrides(gw.reliability, body)
-    // Client-side fallbacks name groups; `messages` in them mean nothing for embeddings.
-    const clientFallbacks = isFallbackList(body.fallbacks) ? undefined : clientFallbacksOf(body.fallbacks)
-    await authorizeRequestedFallbacks(caller, gw, body, clientFallbacks)
     const view = limitView(body)
-    limits = await reserveLimits(
-      {
-        counters: gw.stores?.counters,
-        logger: gw.logger,
-        failClosed: gw.config.generalSettings.rate_limit_fail_closed === true,
-      },
-      caller,
-      group,
-      view,
-    )
-    const mocks = mockTestingFlags(body)
+    // Client-side fallbacks name groups; `messages` in them mean nothing for embeddings.
+    const admitted = await admitModelCall(gw, caller, body, view)
+    limits = admitted.limits
+    const { candidates, settings, clientFallbacks } = admitted
     const routeRequest = { body: view, estimatedPromptTokens: estimatePromptTokens(view) }
-    reliability['x-litellm-max-retries'] = String(settings.numRetries)
-    reliability['x-litellm-max-fallbacks'] = String(settings.maxFallbacks)
-    const attempted = (retries: number, fallbacks: number) => {
-      reliability['x-litellm-attempted-retries'] = String(retries)
-      reliability['x-litellm-attempted-fallbacks'] = String(fallbacks)
-    }
-    attempted(0, 0)
-    const answered = await callWithFallbacks(body.model, {
+    const answered = await callReliably({
+      gw,
+      request,
+      context,
+      model: body.model,
+      candidates,
       settings,
-      mocks,
-      disabled: body.disable_fallbacks === true,
+      mocks: mockTestingFlags(body),
+      disableFallbacks: body.disable_fallbacks === true,
       clientFallbacks,
-      clientGone: () => request.signal.aborted,
-      callGroup: async (model, depth) => {
-        attempted(0, depth)
-        const rateLimited = mockRateLimitFailure(mocks, model)
-        if (rateLimited) throw rateLimited
-        const sent = model === body.model ? body : { ...body, model }
-        const result = await callWithRetries({
-          // The original group was resolved (and authorized) above; fallback groups here.
-          deployments: model === body.model ? candidates : gw.groups.resolve(model),
-          request: routeRequest,
-          router: gw.router,
-          settings,
-          random: gw.random,
-          signal: request.signal,
-          sleep: gw.sleep,
-          attempt: async (d) => {
-            try {
-              return await attemptOn(d, sent, view, request, gw)
-            } catch (error) {
-              billedBeforeFailure = addUsage(billedBeforeFailure, partialUsageOf(error))
-              throw error
-            }
-          },
-          onAttempt: (d, retries) => {
-            deployment = d
-            attempted(retries, depth)
-          },
-          background: context.waitUntil,
-        })
-        return result.value
+      headers: reliability,
+      routeRequest: () => routeRequest,
+      attempt: async (d, model) => {
+        try {
+          return await attemptOn(d, model === body.model ? body : { ...body, model }, view, request, gw)
+        } catch (error) {
+          billedBeforeFailure = addUsage(billedBeforeFailure, partialUsageOf(error))
+          throw error
+        }
+      },
+      onAttempt: (d) => {
+        deployment = d
       },
     })
     const attempt = answered.value
-    const spend = spendCall(gw, context, caller, attempt.deployment, callId, startedAt, started, body.user)
+    const spend = spendCallFor({
+      gw,
+      context,
+      caller,
+      deployment: attempt.deployment,
+      callId,
+      startedAt,
+      started,
+      endUser: body.user,
+      callType: 'aembedding',
+    })
     return await respond({ gw, context, caller, body, spend, limits, reliability, attempt })
   } catch (thrown) {
     if (limits) settleLater(gw, context, limits)
-    const spend =
-      caller && deployment
-        ? spendCall(gw, context, caller, deployment, callId, startedAt, started, endUser)
-        : undefined
-    if (request.signal.aborted) {
-      // The client is gone; nobody reads this answer (499 is nginx's "client closed request").
-      if (spend) recordCallSpend(spend, { requestId: callId, status: 'failure', usage: billedBeforeFailure })
-      return new Response(null, { status: 499 })
-    }
-    const error = toGatewayError(thrown)
-    if (spend)
-      recordCallSpend(spend, { requestId: callId, status: 'failure', error, usage: billedBeforeFailure })
-    logFailure(gw, callId, error, thrown)
-    const headers = litellmHeaders({ callId, deployment })
-    for (const [name, value] of Object.entries(reliability)) headers.set(name, value)
-    return errorResponse(error, headers)
-  }
-}
-
-function spendCall(
-  gw: Gateway,
-  context: RequestContext,
-  caller: Caller,
-  deployment: Deployment,
-  callId: string,
-  startedAt: number,
-  started: number,
-  endUser: string | undefined,
-): SpendCall {
-  return {
-    gw,
-    context,
-    caller,
-    deployment,
-    callId,
-    startedAt,
-    started,
-    apiBase: apiBaseOf(gw, deployment),
-    endUser,
-    callType: 'aembedding',
-  }
-}
-
-function apiBaseOf(gw: Gateway, deployment: Deployment): string | undefined {
-  try {
-    return providerFor(deployment, {}).apiBase?.(deployment, gw.env)
-  } catch {
-    return undefined
+    return failedCallResponse({
+      gw,
+      request,
+      callId,
+      thrown,
+      spend:
+        caller && deployment
+          ? spendCallFor({
+              gw,
+              context,
+              caller,
+              deployment,
+              callId,
+              startedAt,
+              started,
+              endUser,
+              callType: 'aembedding',
+            })
+          : undefined,
+      usage: billedBeforeFailure,
+      deployment,
+      headers: reliability,
+      what: 'embedding',
+    })
   }
 }
 
@@ -257,15 +205,7 @@ async function attemptOn(
   const provider = embeddingProvider(deployment, body)
   const settings = callSettings(view, deployment, gw)
   const signal = callSignal(request.signal, settings.timeouts, body.model)
-  const providerCall: ProviderCall = {
-    deployment,
-    env: gw.env,
-    fetch: gw.fetch,
-    signal: signal.signal,
-    dropParams: settings.dropParams,
-    aws: gw.aws,
-    logger: gw.logger,
-  }
+  const providerCall = providerCallFor(gw, deployment, signal, settings.dropParams)
   const upstreamStarted = gw.now()
   let output: EmbeddingOutput
   try {
@@ -339,21 +279,4 @@ async function respond(answer: Answer): Promise<Response> {
     status: 200,
     headers,
   })
-}
-
-/** Settles a call's rate limits in the background (kept alive by `waitUntil` where there is one). */
-function settleLater(gw: Gateway, context: RequestContext, limits: Reservation, tokens?: number) {
-  const settling = limits.settle(tokens).catch((error: unknown) => {
-    gw.logger.warn('rate-limit settle failed', { error })
-  })
-  context.waitUntil?.(settling)
-}
-
-/** Our bugs are errors, upstream trouble is a warning, a client's bad request is debug noise. */
-function logFailure(gw: Gateway, callId: string, error: GatewayError, thrown: unknown) {
-  const fields = { callId, status: error.status, message: error.message }
-  if (error.origin === 'client') gw.logger.debug('embedding request rejected', fields)
-  else if (error.origin === 'upstream') gw.logger.warn('embedding upstream call failed', fields)
-  else if (error.status >= 500) gw.logger.error('embedding call failed', { ...fields, error: thrown })
-  else gw.logger.info('embedding request refused', fields)
 }
