@@ -364,7 +364,7 @@ describe('prompt caching: cache_control → cachePoint', () => {
   })
 
   it('leaves the Invoke route’s conversation without cache points (its mapping has no such block)', async () => {
-    const { toConversation } = await import('../../src/providers/bedrock/converse-request')
+    const { toConversation } = await import('../../src/providers/bedrock/converse-messages')
     const conversation = toConversation(
       request({
         messages: [

@@ -2,10 +2,11 @@ import { badRequest, GatewayError } from '../../errors'
 import type { ChatRequest, Tool, ToolChoice } from '../../openai/chat-request'
 import type { Deployment } from '../types'
 import { JSON_TOOL_NAME, jsonModeOf, jsonTool, knownResponseFormat } from './converse-json-mode'
+import { toConversation } from './converse-messages'
 import { modelTraits } from './converse-model-traits'
 import { operatorField } from './converse-passthrough'
 import { reasoningFor, THINKING_MAX_TOKENS_HEADROOM } from './converse-reasoning'
-import { inferenceConfig, toConversation } from './converse-request'
+import { inferenceConfig } from './converse-request'
 import type { ConverseMessage } from './converse-types'
 import type {
   AnthropicContentBlock,
